@@ -1,0 +1,1 @@
+"""Agents for text-envs: transformer actor-critic policies and their trainers."""

@@ -1,0 +1,423 @@
+"""The encoded-state cache: each split is encoded once, then every env step is a lookup.
+
+:func:`encode` turns a :class:`~text_envs.records.TaskDataset` into an
+:class:`EncodedSplit`: per-token float16 hidden states, mean-pooled vectors, token ids,
+character offsets and word alignment, stored flat (ragged sequences indexed by offsets).
+
+How it is built: every record becomes one or more *segments* (see :data:`LAYOUTS`); all
+segments are tokenized in one parallel call, sorted by length and cut into batches of
+about ``batch_tokens`` tokens so that padding is small, and run through the encoder
+(on the GPU when there is one) with the output written straight into the arrays.
+
+Where it is kept: in memory, or (with ``cache_dir``) as memory-mapped ``.npy`` files in a
+folder named by a fingerprint of (records, layout, encoder, max length, overflow rule,
+cache version). The folder is written under a temporary name and renamed into place, so a
+reader never sees half a cache. Its ``manifest.json`` records each array's shape, dtype,
+size and checksum; a truncated or corrupted file (a full disk, a crash before the page
+cache reached the disk, a stray edit) fails those checks on load and is rebuilt with a
+warning, never read. Encodings are also kept per process, so many envs over one split
+(a vector env) share one copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+import weakref
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import xxhash
+
+from .encoders import Encoder, Tokenized
+from .records import TaskDataset
+
+CACHE_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNK_BYTES = 512 << 20  # float16 states gathered on the device before one copy to the host
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the records of a task become encoder inputs: the input kind, the segments of
+    one record (a record may give several, e.g. one per document sentence) and the default
+    tokens per segment (384 for a question with its context, as SQuAD models use)."""
+
+    kind: str
+    segments: Callable[[object], Sequence]
+    max_length: int
+
+
+LAYOUTS: dict[str, Layout] = {
+    "ner": Layout("words", lambda r: [r.tokens], 128),
+    "qa": Layout("pair", lambda r: [(r.question, r.context)], 384),
+    "summarization": Layout("text", lambda r: list(r.sentences), 128),
+    "classification": Layout("text", lambda r: [r.text], 128),
+}
+
+_ARRAYS = ("input_ids", "type_ids", "offsets", "word_ids", "sequence_ids", "token_starts", "truncated",
+           "segment_starts", "states", "pooled")
+
+
+class CacheError(RuntimeError):
+    """A cache folder failed its integrity checks."""
+
+
+def default_cache_dir() -> Path:
+    """``$TEXT_ENVS_CACHE``, else ``$XDG_CACHE_HOME/text-envs``, else ``~/.cache/text-envs``."""
+    if os.environ.get("TEXT_ENVS_CACHE"):
+        return Path(os.environ["TEXT_ENVS_CACHE"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser()
+    return base / "text-envs"
+
+
+class EncodedSplit:
+    """A split's encoder output: arrays (in memory or memory-mapped) plus the records.
+
+    Record ``r`` owns segments ``segment_starts[r]:segment_starts[r+1]``; segment ``s``
+    owns tokens ``token_starts[s]:token_starts[s+1]`` of the flat token arrays
+    (``input_ids``, ``states`` [T, H] float16, ``offsets`` [T, 2], ``word_ids``,
+    ``sequence_ids``, ``type_ids``); ``pooled`` [S, H] holds one vector per segment and
+    ``truncated`` [S] marks segments cut at ``max_length``.
+    """
+
+    def __init__(self, dataset: TaskDataset, arrays: dict[str, np.ndarray], *, layout: str,
+                 encoder_name: str, max_length: int, fingerprint: str, path: Path | None = None) -> None:
+        self.dataset = dataset
+        self.arrays = arrays
+        self.layout = layout
+        self.encoder_name = encoder_name
+        self.max_length = max_length
+        self.fingerprint = fingerprint
+        self.path = path
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        where = f"memory-mapped from {self.path}" if self.path else "in memory"
+        return (f"EncodedSplit({self.dataset!r}, encoder={self.encoder_name!r}, max_length={self.max_length}, "
+                f"{self.num_tokens} tokens x {self.hidden_size}, {where})")
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.states.shape[1])
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.states.shape[0])
+
+    def segments(self, record: int) -> range:
+        """Segment indices of record ``record``."""
+        return range(int(self.segment_starts[record]), int(self.segment_starts[record + 1]))
+
+    def tokens(self, segment: int) -> slice:
+        """The slice of the flat token arrays that belongs to ``segment``."""
+        return slice(int(self.token_starts[segment]), int(self.token_starts[segment + 1]))
+
+    @cached_property
+    def _first_subword(self) -> np.ndarray:
+        """Flat token positions that start a word (word id set, differs from the previous token's)."""
+        word_ids = np.asarray(self.word_ids)
+        starts = np.zeros(len(word_ids), dtype=bool)
+        starts[np.asarray(self.token_starts[:-1])] = True  # a new segment starts a new word run
+        changed = np.ones(len(word_ids), dtype=bool)
+        changed[1:] = word_ids[1:] != word_ids[:-1]
+        return np.flatnonzero((word_ids >= 0) & (changed | starts))
+
+    def word_positions(self, segment: int, num_words: int) -> np.ndarray:
+        """For each of the ``num_words`` words of a ``words`` segment, the position (within
+        the segment) of its first subword, or -1 for words cut off by truncation."""
+        span = self.tokens(segment)
+        flat = self._first_subword
+        lo, hi = np.searchsorted(flat, [span.start, span.stop])
+        positions = np.full(num_words, -1, dtype=np.int64)
+        firsts = flat[lo:hi]
+        positions[np.asarray(self.word_ids)[firsts]] = firsts - span.start
+        return positions
+
+
+# -- fingerprints and the in-process registry ---------------------------------------------
+
+_LOADED: "weakref.WeakValueDictionary[str, EncodedSplit]" = weakref.WeakValueDictionary()
+
+
+def cache_key(dataset: TaskDataset, encoder: Encoder, *, layout: str, max_length: int, on_overflow: str) -> dict:
+    return {"version": CACHE_VERSION, "data": dataset.fingerprint, "task": dataset.task, "layout": layout,
+            "encoder": encoder.fingerprint, "max_length": max_length, "on_overflow": on_overflow,
+            "pooling": "mean", "dtype": "float16"}
+
+
+def _fingerprint(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def _entry_name(dataset: TaskDataset, fingerprint: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.name)[-40:]
+    return f"{dataset.task}-{name}-{dataset.split}-{fingerprint[:20]}"
+
+
+# -- building -----------------------------------------------------------------------------
+
+def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
+           cache_dir: str | os.PathLike | None = None, layout: str | None = None,
+           max_length: int | None = None, on_overflow: str = "truncate", batch_tokens: int | None = None, progress: bool = True,
+           verify: bool = True) -> EncodedSplit:
+    """Encode a split once; later calls with the same inputs return the cached result.
+
+    Args:
+        dataset: the records to encode.
+        encoder: an :class:`Encoder`, or a name/path for one (default all-MiniLM-L6-v2).
+        cache_dir: a folder for memory-mapped cache files (see :func:`default_cache_dir`);
+            None keeps the encoding in memory only.
+        layout: how records become segments, a key of :data:`LAYOUTS` (default: the task).
+        max_length: tokens per segment, special tokens included (default: the layout's,
+            capped at the encoder's limit).
+        on_overflow: ``"truncate"`` or ``"error"`` for inputs over the encoder's max length.
+        batch_tokens: padded tokens per forward batch (default 8,192 on CPU, 65,536 on GPU).
+        progress: show a tqdm bar while encoding.
+        verify: check every cached file's checksum on load (reads the whole file once).
+    """
+    if not isinstance(encoder, Encoder):
+        encoder = Encoder(encoder) if encoder is not None else Encoder()
+    layout = layout or dataset.task
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    if max_length is None:
+        max_length = min(LAYOUTS[layout].max_length, encoder.max_length)
+    max_length = encoder.check_max_length(max_length)
+    key = cache_key(dataset, encoder, layout=layout, max_length=max_length, on_overflow=on_overflow)
+    fingerprint = _fingerprint(key)
+    folder = Path(cache_dir).expanduser() / _entry_name(dataset, fingerprint) if cache_dir is not None else None
+    registry_key = f"{fingerprint}:{folder}"
+    loaded = _LOADED.get(registry_key)
+    if loaded is not None:
+        return loaded
+
+    arrays = None
+    if folder is not None and folder.exists():
+        try:
+            arrays = _read(folder, fingerprint, verify=verify)
+        except CacheError as err:
+            warnings.warn(f"encoded cache at {folder} is unusable ({err}); rebuilding it", stacklevel=2)
+            _remove_entry(folder)
+    if arrays is None:
+        arrays = _build(dataset, encoder, layout, max_length, on_overflow, folder, key, fingerprint, batch_tokens,
+                        progress)
+    encoded = EncodedSplit(dataset, arrays, layout=layout, encoder_name=encoder.name, max_length=max_length, fingerprint=fingerprint, path=folder)
+    _LOADED[registry_key] = encoded
+    return encoded
+
+
+def segment_inputs(dataset: TaskDataset, layout: Layout) -> tuple[list, list[str], np.ndarray]:
+    """The encoder inputs of every record in order, the record id of each, and where each
+    record's segments start (``segment_starts``)."""
+    inputs, ids, counts = [], [], []
+    for record in dataset:
+        parts = layout.segments(record)
+        inputs.extend(parts)
+        ids.extend([record.id] * len(parts))
+        counts.append(len(parts))
+    segment_starts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=segment_starts[1:])
+    return inputs, ids, segment_starts
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Segments ``lo:hi`` (contiguous, so their tokens are one contiguous block of the
+    output) and their batches: segment indices sorted longest first, each batch at most
+    ``batch_tokens`` padded tokens."""
+
+    lo: int
+    hi: int
+    batches: list
+
+
+def chunk_tokens(hidden: int) -> int:
+    return max(1, CHUNK_BYTES // (2 * hidden))
+
+
+def plan_chunks(token_starts: np.ndarray, batch_tokens: int, chunk_tokens: int) -> list[Chunk]:
+    """Cut a split into chunks of about ``chunk_tokens`` tokens and each chunk into
+    length-sorted batches. Sorting inside a chunk keeps padding small; keeping chunks
+    contiguous lets each one be copied to the output in one block instead of row by row."""
+    lengths = np.diff(token_starts)
+    chunks, lo = [], 0
+    while lo < len(lengths):
+        hi = int(np.searchsorted(token_starts, token_starts[lo] + chunk_tokens, side="right")) - 1
+        hi = min(max(hi, lo + 1), len(lengths))
+        order = lo + np.argsort(-lengths[lo:hi], kind="stable")
+        batches, start = [], 0
+        while start < len(order):
+            size = max(1, batch_tokens // max(int(lengths[order[start]]), 1))
+            batches.append(order[start:start + size])
+            start += size
+        chunks.append(Chunk(lo, hi, batches))
+        lo = hi
+    return chunks
+
+
+def padded_batch(tokenized: Tokenized, segments: np.ndarray, pad_id: int):
+    """Right-padded ``input_ids``, ``attention_mask`` and ``token_type_ids`` ([B, L] int64
+    numpy arrays) for some segments of a tokenized split, plus, for each unpadded entry in
+    row-major order, its index in the flattened [B * L] batch and its flat token position."""
+    starts = tokenized.starts[segments]
+    lengths = tokenized.starts[segments + 1] - starts
+    columns = np.arange(int(lengths.max()))
+    mask = columns[None, :] < lengths[:, None]
+    positions = starts[:, None] + columns[None, :]
+    index = np.minimum(positions, len(tokenized.input_ids) - 1)
+    input_ids = np.where(mask, tokenized.input_ids[index], pad_id).astype(np.int64)
+    type_ids = np.where(mask, tokenized.type_ids[index], 0).astype(np.int64)
+    return input_ids, mask.astype(np.int64), type_ids, np.flatnonzero(mask), positions[mask]
+
+
+def _build(dataset, encoder, layout_name, max_length, on_overflow, folder, key, fingerprint, batch_tokens, progress):
+    import torch
+    from tqdm.auto import tqdm
+
+    layout = LAYOUTS[layout_name]
+    inputs, ids, segment_starts = segment_inputs(dataset, layout)
+    tokenized = encoder.tokenize(inputs, layout.kind, max_length=max_length, ids=ids, on_overflow=on_overflow)
+    device = encoder.device
+    if batch_tokens is None:
+        batch_tokens = 65_536 if device.type == "cuda" else 8_192
+    num_tokens, hidden = len(tokenized.input_ids), encoder.hidden_size
+    starts = tokenized.starts
+
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(folder.parent))) if folder is not None else None
+    try:
+        states = _allocate(staging, "states", (num_tokens, hidden))
+        pooled = _allocate(staging, "pooled", (len(tokenized), hidden))
+        pad_id = encoder.tokenizer.pad_token_id or 0
+        bar = tqdm(total=num_tokens, unit="tok", desc=f"encoding {dataset.task}/{dataset.split}",
+                   disable=not progress, leave=False)
+        chunks = plan_chunks(starts, batch_tokens, chunk_tokens(hidden))
+        # page-locked host memory makes the device-to-host copy a fast DMA
+        host = torch.empty((max(int(starts[c.hi] - starts[c.lo]) for c in chunks), hidden), dtype=torch.float16,
+                           pin_memory=device.type == "cuda")
+        for chunk in chunks:
+            first = int(starts[chunk.lo])
+            # the chunk's output is gathered on the device, then copied to the host in one block
+            chunk_states = torch.empty((int(starts[chunk.hi]) - first, hidden), dtype=torch.float16, device=device)
+            chunk_pooled = torch.empty((chunk.hi - chunk.lo, hidden), dtype=torch.float16, device=device)
+            for segments in chunk.batches:
+                *batch, valid, rows = padded_batch(tokenized, segments, pad_id)
+                input_ids, mask, type_ids, valid, rows, segments = (
+                    torch.from_numpy(a).to(device, non_blocking=True)
+                    for a in (*batch, valid, rows - first, segments - chunk.lo))
+                out_states, out_pooled = encoder.forward(input_ids, mask, type_ids)
+                flat = out_states.reshape(-1, hidden).index_select(0, valid)
+                chunk_states.index_copy_(0, rows, flat.to(torch.float16))
+                chunk_pooled.index_copy_(0, segments, out_pooled.to(torch.float16))
+                bar.update(len(valid))
+            block = host[:len(chunk_states)]
+            block.copy_(chunk_states)
+            states[first:int(starts[chunk.hi])] = block.numpy()
+            pooled[chunk.lo:chunk.hi] = chunk_pooled.cpu().numpy()
+        bar.close()
+        arrays = {"input_ids": tokenized.input_ids, "type_ids": tokenized.type_ids, "offsets": tokenized.offsets,
+                  "word_ids": tokenized.word_ids, "sequence_ids": tokenized.sequence_ids,
+                  "token_starts": starts, "truncated": tokenized.truncated,
+                  "segment_starts": segment_starts, "states": states, "pooled": pooled}
+        if folder is None:
+            return arrays
+        _write(staging, arrays, key, fingerprint)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process finished the same entry first: use theirs
+            if not folder.exists():
+                raise
+        return _read(folder, fingerprint, verify=False)
+    finally:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- files --------------------------------------------------------------------------------
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _allocate(staging: Path | None, name: str, shape: tuple[int, int]) -> np.ndarray:
+    if staging is None:
+        return np.empty(shape, dtype=np.float16)
+    return np.lib.format.open_memmap(staging / f"{name}.npy", mode="w+", dtype=np.float16, shape=shape)
+
+
+def _checksum(path: Path) -> str:
+    """XXH3-128 of a file: detects truncation and corruption at memory speed (not a
+    security hash: the cache guards against accidents, not adversaries)."""
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write(staging: Path, arrays: dict[str, np.ndarray], key: dict, fingerprint: str) -> None:
+    entries = {}
+    for name in _ARRAYS:
+        array, path = arrays[name], staging / f"{name}.npy"
+        if isinstance(array, np.memmap):
+            array.flush()
+        else:
+            np.save(path, array)
+        entries[name] = {"shape": list(array.shape), "dtype": str(array.dtype), "bytes": path.stat().st_size,
+                         "xxh3_128": _checksum(path)}
+    manifest = {"fingerprint": fingerprint, "key": key, "arrays": entries}
+    with open(staging / MANIFEST, "w") as handle:
+        json.dump(manifest, handle, indent=1)
+
+
+def _read(folder: Path, fingerprint: str, *, verify: bool) -> dict[str, np.ndarray]:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        entries = manifest["arrays"]
+        if manifest["fingerprint"] != fingerprint or set(entries) != set(_ARRAYS):
+            raise CacheError("manifest does not describe this encoding")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CacheError(f"missing or unreadable {MANIFEST}: {err}") from None
+    arrays = {}
+    for name in _ARRAYS:
+        path, entry = folder / f"{name}.npy", entries[name]
+        if not path.is_file() or path.stat().st_size != entry["bytes"]:
+            raise CacheError(f"{path.name} is missing or has the wrong size (truncated?)")
+        if verify and _checksum(path) != entry["xxh3_128"]:
+            raise CacheError(f"{path.name} does not match its checksum (corrupted)")
+        try:
+            array = np.load(path, mmap_mode="r")
+        except ValueError as err:
+            raise CacheError(f"{path.name} is not a valid .npy file: {err}") from None
+        if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
+            raise CacheError(f"{path.name} has shape {array.shape} {array.dtype}, expected {entry['shape']} "
+                             f"{entry['dtype']}")
+        arrays[name] = array
+    return arrays
+
+
+def _remove_entry(folder: Path) -> None:
+    """Delete a broken cache entry: only the files this module writes, then the folder."""
+    for name in (*(f"{a}.npy" for a in _ARRAYS), MANIFEST):
+        (folder / name).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError as err:
+        raise CacheError(f"cannot rebuild {folder}: it holds files that are not the cache's ({err})") from None
