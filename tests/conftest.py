@@ -2,9 +2,25 @@
 
 import pytest
 
+import text_envs  # noqa: F401  (registers the env ids)
+
 from text_envs.encoders import Encoder
 from text_envs.records import (Answer, ClassificationRecord, QARecord, SummarizationRecord, TaggingRecord,
                                TaskDataset, bio_tag_set)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory):
+    """Envs cache encodings on disk by default: keep the tests' out of the user's cache."""
+    import os
+    folder = tmp_path_factory.mktemp("text-envs-cache")
+    previous = os.environ.get("TEXT_ENVS_CACHE")
+    os.environ["TEXT_ENVS_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["TEXT_ENVS_CACHE"]
+    else:
+        os.environ["TEXT_ENVS_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")

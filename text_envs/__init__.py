@@ -1,3 +1,11 @@
-"""text-envs: NLP tasks as Gymnasium environments over cached transformer encoder states."""
+"""text-envs: NLP tasks as Gymnasium environments over cached transformer encoder states.
+
+``import text_envs`` registers the environment ids (``text_envs/NER-v0``, ...), so
+``gymnasium.make("text_envs/NER-v0")`` works, as does ``gymnasium.make("text_envs:text_envs/NER-v0")``.
+"""
+
+from .registration import register_all
 
 __version__ = "0.1.0"
+
+register_all()
