@@ -36,7 +36,7 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 
 @lru_cache(maxsize=32)
-def _chunk_tables(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list]:
+def chunk_tables(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list]:
     """``ends[prev, cur]``/``starts[prev, cur]``: does a chunk end before / start at a word
     tagged ``cur`` after one tagged ``prev`` (index ``len(tags)`` stands for "outside the
     sentence")? Built from seqeval's own rules so the two always agree."""
@@ -63,7 +63,7 @@ class EntityF1Tracker:
     """
 
     def __init__(self, tags: tuple[str, ...], gold: Sequence[int]) -> None:
-        self.ends, self.starts, self.types = _chunk_tables(tags)
+        self.ends, self.starts, self.types = chunk_tables(tags)
         self.outside = len(tags)
         self.gold = self._chunks(list(gold))
         gold_ends = np.zeros(len(gold) + 1, dtype=np.int64)

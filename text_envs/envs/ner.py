@@ -35,7 +35,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from ..metrics import EntityF1Tracker
+from ..metrics import EntityF1Tracker, chunk_tables
 from ..records import entity_type
 from .base import TextEnv
 
@@ -61,6 +61,7 @@ class NerEnv(TextEnv):
             raise ValueError(f"record {self.data[longest].id!r} has {len(self.data[longest].tokens)} words, more than "
                              f"max_words={self.max_words}; pass a larger max_words")
         self._tag_index = {tag: i for i, tag in enumerate(self.tags)}
+        chunk_tables(self.tags)  # imports seqeval (about a second) now rather than mid-episode
         self._gold = [np.array([self._tag_index[t] for t in r.tags], dtype=np.int64) for r in self.data]
         # allowed[prev, tag]; row num_tags is "no previous tag" (the sentence start)
         kinds = [entity_type(t) for t in self.tags]
