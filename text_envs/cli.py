@@ -1,8 +1,11 @@
 """The ``text-envs`` command line.
 
-``text-envs encode`` loads datasets, encodes them into the cache (a no-op when they are
-cached already) and prints a summary table: the quickest way to see that data, encoder and
-cache work on a machine.
+* ``text-envs list``: the registered environments, one line each.
+* ``text-envs info ID``: one environment's documentation (spaces, rewards, masks) and
+  its actual spaces in every observation mode, on a dataset and encoder of your choice.
+* ``text-envs encode``: load datasets, encode them into the cache (a no-op when they are
+  cached already) and print a summary table: the quickest way to see that data, encoder
+  and cache work on a machine.
 """
 
 from __future__ import annotations
@@ -41,9 +44,48 @@ def _encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(args: argparse.Namespace) -> int:
+    from .registration import ENVIRONMENTS, NAMESPACE
+
+    width = max(len(NAMESPACE) + 1 + len(name) for name in ENVIRONMENTS)
+    for name, (_, description) in ENVIRONMENTS.items():
+        print(f"{NAMESPACE}/{name}".ljust(width + 2) + description)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import inspect
+
+    import gymnasium as gym
+
+    from .envs.base import OBSERVATION_MODES
+    from .registration import NAMESPACE
+
+    env_id = args.env if "/" in args.env else f"{NAMESPACE}/{args.env}"
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown env {args.env!r}; `text-envs list` shows the registered ones")
+    print(env_id)
+    print("=" * len(env_id))
+    for observation in OBSERVATION_MODES:
+        env = gym.make(env_id, dataset=args.dataset, split=args.split, encoder=args.encoder, observation=observation)
+        base = env.unwrapped
+        if observation == OBSERVATION_MODES[0]:
+            print(inspect.getdoc(inspect.getmodule(type(base))))
+            print(f"\ndataset: {base.data!r}, encoder: {base.encoder.name}, action space: {env.action_space}")
+        print(f"observation={observation!r}: {env.observation_space}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="text-envs", description="NLP tasks as Gymnasium environments.")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the registered environments").set_defaults(run=_list)
+    info = commands.add_parser("info", help="show an environment's spaces, rewards and dataset")
+    info.add_argument("env", help="an env id, e.g. NER-v0 or text_envs/NER-v0")
+    info.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
+    info.add_argument("--split", default="train", choices=SPLITS)
+    info.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    info.set_defaults(run=_info)
     encode = commands.add_parser("encode", help="encode datasets into the cache and print a summary",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     encode.add_argument("tasks", nargs="*", default=list(TASKS), metavar="TASK",

@@ -15,7 +15,7 @@ import re
 import string
 from collections import Counter
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -181,3 +181,28 @@ def classification_scores(gold: Sequence[str], predicted: Sequence[str], labels:
         f1s.append(2 * tp / denominator if denominator else 0.0)
     return {"accuracy": float(np.mean(gold_array == predicted_array)) if len(gold_array) else 0.0,
             "macro_f1": float(np.mean(f1s))}
+
+
+# -- a whole split ----------------------------------------------------------------------------
+
+
+def corpus_scores(dataset, predictions: dict[int, Any]) -> dict[str, float]:
+    """The task's standard metrics over a split, from each example's prediction.
+
+    ``predictions`` maps record index to what the env put in ``info["prediction"]``: tag
+    lists (NER: micro entity P/R/F1 with seqeval, and token accuracy), answer strings (QA:
+    mean SQuAD EM and F1), lists of summary sentences or a summary string (mean ROUGE F),
+    label names (accuracy and macro-F1).
+    """
+    indices = sorted(predictions)
+    records = [dataset[i] for i in indices]
+    predicted = [predictions[i] for i in indices]
+    if dataset.task == "ner":
+        return entity_scores([r.tags for r in records], predicted)
+    if dataset.task == "qa":
+        scores = [squad_scores(p, [a.text for a in r.answers]) for r, p in zip(records, predicted)]
+        return {key: float(np.mean([s[key] for s in scores])) for key in ("exact_match", "f1")}
+    if dataset.task == "summarization":
+        scores = [rouge_scores([p] if isinstance(p, str) else p, r.summary) for r, p in zip(records, predicted)]
+        return {key: float(np.mean([s[key] for s in scores])) for key in ROUGE_TYPES}
+    return classification_scores([r.label for r in records], predicted, dataset.labels)
