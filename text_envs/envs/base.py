@@ -38,6 +38,21 @@ class InvalidActionError(ValueError):
     """An action outside the action space or masked out, with ``invalid_action="error"``."""
 
 
+def text_image(text: str) -> np.ndarray:
+    """``text`` drawn in a monospace font, as an RGB ``uint8`` array [height, width, 3]."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    label = figure.text(0, 1, text, family="monospace", size=9, va="top")
+    extent = label.get_window_extent(canvas.get_renderer())  # fit the figure to the text
+    figure.set_size_inches((extent.width + 12) / 100, (extent.height + 12) / 100)
+    label.set_position((6 / (extent.width + 12), 1 - 6 / (extent.height + 12)))
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
 class TextEnv(gym.Env):
     """Base class of the text-envs environments (see the module docstring for the hooks).
 
@@ -57,11 +72,13 @@ class TextEnv(gym.Env):
             or masked action; ``"penalty"`` leaves the state as it was, gives
             ``invalid_action_penalty`` and sets ``info["invalid_action"]``; after
             ``max_invalid_actions`` such actions in one episode it is truncated.
-        render_mode: ``None``, ``"ansi"`` or ``"human"`` (prints the ``ansi`` text).
+        render_mode: ``None``, ``"ansi"`` (returns the text), ``"human"`` (prints it) or
+            ``"rgb_array"`` (the text drawn as an image, for video recorders; SB3's
+            ``make_vec_env`` asks for this mode by default).
     """
 
     task: ClassVar[str]
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
 
     def __init__(self, dataset: str | os.PathLike | TaskDataset = "embedded", split: str = "train", *,
                  encoder: Encoder | str = DEFAULT_ENCODER, max_length: int | None = None,
@@ -222,6 +239,8 @@ class TextEnv(gym.Env):
         if self.render_mode == "human":
             print(text)
             return None
+        if self.render_mode == "rgb_array":
+            return text_image(text)
         return text
 
     # -- helpers for subclasses ---------------------------------------------------------------
