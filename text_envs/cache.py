@@ -63,6 +63,33 @@ LAYOUTS: dict[str, Layout] = {
     "classification": Layout("text", lambda r: [r.text], 128),
 }
 
+
+def word_chunks(text: str, chunk_words: int) -> list[str]:
+    """``text`` cut into consecutive pieces of ``chunk_words`` whitespace-separated words
+    (the last may be shorter), each joined with single spaces."""
+    words = text.split()
+    return [" ".join(words[i:i + chunk_words]) for i in range(0, len(words), chunk_words)]
+
+
+def chunk_layout(chunk_words: int) -> str:
+    """The name of the layout that encodes a classification text as ``chunk_words``-word
+    chunks, one segment each, adding it to :data:`LAYOUTS` on first use.
+
+    Each chunk is encoded on its own, so its states never attend to later text: an env that
+    reveals a text chunk by chunk shows nothing unread. The size is part of the name
+    (``classification-chunks-8``) because the name, not the function, keys the cache: chunks
+    of 8 and of 16 words must not share an entry.
+    """
+    if isinstance(chunk_words, bool) or not isinstance(chunk_words, (int, np.integer)) or chunk_words < 1:
+        raise ValueError(f"chunk_words must be a positive integer, got {chunk_words!r}")
+    chunk_words = int(chunk_words)
+    name = f"classification-chunks-{chunk_words}"
+    LAYOUTS.setdefault(name, Layout("text", lambda r: word_chunks(r.text, chunk_words), 128))
+    return name
+
+
+chunk_layout(8)  # the reading env's default, listed beside the task layouts
+
 _ARRAYS = ("input_ids", "type_ids", "offsets", "word_ids", "sequence_ids", "token_starts", "truncated",
            "segment_starts", "states", "pooled")
 
