@@ -67,3 +67,5 @@ def test_bad_policies_and_arguments_are_named(env):
         evaluate(env, 42)
     with pytest.raises(TypeError, match="only apply when env is an id"):
         evaluate(env, lambda o: 0, encoder="tiny")
+    with pytest.raises(ValueError, match="holds the 'validation' split, not 'test'"):
+        evaluate(env, lambda o: 0, split="test")

@@ -16,6 +16,7 @@ import numpy as np
 
 from .envs.base import TextEnv
 from .metrics import corpus_scores
+from .records import canonical_split
 from .registration import NAMESPACE
 
 
@@ -46,25 +47,28 @@ def _as_policy(policy: Any, deterministic: bool) -> Callable[[Any, np.ndarray], 
     return lambda observation, mask: policy(observation)
 
 
-def evaluate(env: str | gym.Env, policy: Any, *, split: str = "test", episodes: int | None = None,
+def evaluate(env: str | gym.Env, policy: Any, *, split: str | None = None, episodes: int | None = None,
              deterministic: bool = True, **make_kwargs) -> dict[str, float]:
     """Play ``policy`` on every example of a split (or the first ``episodes``) and score it.
 
     Args:
-        env: an env id (``"text_envs/NER-v0"`` or ``"NER-v0"``), made with ``split`` and
-            ``make_kwargs``; or an env instance (a text-envs env, possibly wrapped), whose own
-            split is used.
+        env: an env id (``"text_envs/NER-v0"`` or ``"NER-v0"``), made with ``split``
+            (default ``"test"``) and ``make_kwargs``; or an env instance (a text-envs env,
+            possibly wrapped), which is evaluated on its own split (``split``, if given,
+            must name it).
         policy: an SB3 model, ``f(observation)`` or ``f(observation, action_mask)``.
         deterministic: passed to ``predict`` of SB3 models.
     """
     if isinstance(env, str):
         env_id = env if "/" in env else f"{NAMESPACE}/{env}"
-        env = gym.make(env_id, split=split, **make_kwargs)
+        env = gym.make(env_id, split=split or "test", **make_kwargs)
     elif make_kwargs:
         raise TypeError(f"make arguments {sorted(make_kwargs)} only apply when env is an id")
     base = env.unwrapped
     if not isinstance(base, TextEnv):
         raise TypeError(f"evaluate() needs a text-envs environment, got {type(base).__name__}")
+    if split is not None and canonical_split(split) != base.data.split:
+        raise ValueError(f"the env holds the {base.data.split!r} split, not {split!r}; make one on that split")
     act = _as_policy(policy, deterministic)
     count = base.num_examples if episodes is None else min(episodes, base.num_examples)
     predictions, returns, extra = {}, [], {}
