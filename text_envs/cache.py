@@ -156,6 +156,18 @@ class EncodedSplit:
         """The slice of the flat token arrays that belongs to ``segment``."""
         return slice(int(self.token_starts[segment]), int(self.token_starts[segment + 1]))
 
+    def padded_tokens(self, segments: Sequence[int], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask (int64, ``shape`` = rows x length) holding one segment
+        per row, zero-padded; rows past the segments stay zero. A segment never has more than
+        ``max_length`` tokens, so a row of that length always fits it."""
+        ids = np.zeros(shape, dtype=np.int64)
+        attention = np.zeros(shape, dtype=np.int64)
+        for row, segment in enumerate(segments):
+            tokens = self.input_ids[self.tokens(segment)]
+            ids[row, :len(tokens)] = tokens
+            attention[row, :len(tokens)] = 1
+        return ids, attention
+
     @cached_property
     def _first_subword(self) -> np.ndarray:
         """Flat token positions that start a word (word id set, differs from the previous token's)."""

@@ -32,7 +32,6 @@ from typing import Sequence
 import gymnasium as gym
 import numpy as np
 
-from ..cache import EncodedSplit
 from ..records import TaskDataset
 from .base import TextEnv
 
@@ -68,7 +67,7 @@ class ClassifyEnv(TextEnv):
         if self.observation_mode == "compact":
             return np.asarray(self.encoded.pooled[self._segment], dtype=self.dtype)
         length = self.encoded.max_length
-        ids, attention = padded_tokens(self.encoded, [self._segment], (1, length))
+        ids, attention = self.encoded.padded_tokens([self._segment], (1, length))
         if self.observation_mode == "tokens":
             return {"input_ids": ids[0], "attention_mask": attention[0]}
         span = self.encoded.tokens(self._segment)
@@ -102,20 +101,6 @@ def gold_indices(data: TaskDataset) -> np.ndarray:
     """Each record's gold label as an index into ``data.labels`` (the action of that label)."""
     index = {label: i for i, label in enumerate(data.labels)}
     return np.array([index[record.label] for record in data], dtype=np.int64)
-
-
-def padded_tokens(encoded: EncodedSplit, segments: Sequence[int],
-                  shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids and attention mask (int64, ``shape`` = rows x length) holding one segment
-    per row, zero-padded; rows past the segments stay zero. A segment never has more than
-    ``encoded.max_length`` tokens, so a row of that length always fits it."""
-    ids = np.zeros(shape, dtype=np.int64)
-    attention = np.zeros(shape, dtype=np.int64)
-    for row, segment in enumerate(segments):
-        tokens = encoded.input_ids[encoded.tokens(segment)]
-        ids[row, :len(tokens)] = tokens
-        attention[row, :len(tokens)] = 1
-    return ids, attention
 
 
 def label_result(labels: Sequence[str], choice: int | None, gold: int) -> tuple[str | None, dict[str, float]]:

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..cache import chunk_layout, word_chunks
 from .base import TextEnv
-from .classify import gold_indices, label_result, padded_tokens, verdict
+from .classify import gold_indices, label_result, verdict
 
 READ = 0
 
@@ -118,7 +118,7 @@ class ClassifyReadingEnv(TextEnv):
             mask = np.zeros(self.max_chunks, dtype=np.int8)
             mask[:revealed] = 1
             return {"states": states, "mask": mask, "num_revealed": num_revealed}
-        ids, attention = padded_tokens(self.encoded, self._chunks[:revealed],
+        ids, attention = self.encoded.padded_tokens(self._chunks[:revealed],
                                        (self.max_chunks, self.encoded.max_length))
         return {"input_ids": ids, "attention_mask": attention, "num_revealed": num_revealed}
 

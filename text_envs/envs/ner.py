@@ -127,15 +127,11 @@ class NerEnv(TextEnv):
             mask = np.zeros(self.max_words, dtype=np.int8)
             mask[:self._n] = 1
             return {"states": states, "mask": mask, "tags": self._predicted.copy(), "cursor": cursor}
-        length = self.encoded.max_length
-        input_ids = np.zeros(length, dtype=np.int64)
-        ids = self.encoded.input_ids[self._span]
-        input_ids[:len(ids)] = ids
-        attention = np.zeros(length, dtype=np.int64)
-        attention[:len(ids)] = 1
+        input_ids, attention = self.encoded.padded_tokens([self.encoded.segments(self.index)[0]],
+                                                           (1, self.encoded.max_length))
         word_starts = np.full(self.max_words, -1, dtype=np.int64)
         word_starts[:self._n] = self._word_starts
-        return {"input_ids": input_ids, "attention_mask": attention, "word_starts": word_starts,
+        return {"input_ids": input_ids[0], "attention_mask": attention[0], "word_starts": word_starts,
                 "tags": self._predicted.copy(), "cursor": cursor}
 
     def _mask(self) -> np.ndarray:

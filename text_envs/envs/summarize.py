@@ -207,15 +207,7 @@ class SummarizeEnv(TextEnv):
 
     def _padded_token_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """Each sentence's token ids as rows of a ``[S, T]`` matrix, and the attention mask."""
-        starts = np.asarray(self.encoded.token_starts[self._segments.start:self._segments.stop + 1])
-        lengths = np.diff(starts)
-        columns = np.arange(self.encoded.max_length)
-        attention = np.zeros((self.max_sentences, self.encoded.max_length), dtype=np.int64)
-        attention[:self._n] = columns[None, :] < lengths[:, None]
-        input_ids = np.zeros_like(attention)
-        positions = (starts[:-1, None] + columns[None, :])[attention[:self._n] == 1]
-        input_ids[attention == 1] = self.encoded.input_ids[positions]
-        return input_ids, attention
+        return self.encoded.padded_tokens(self._segments, (self.max_sentences, self.encoded.max_length))
 
     # -- summary and scores ------------------------------------------------------------------
 
