@@ -80,7 +80,7 @@ def main() -> None:
           f"observation={args.observation}; policy: first valid action")
     print(f"{'env':<22}{'options':<26}{'cached steps/s':>16}{'re-encoding steps/s':>22}{'ratio':>10}")
     for name, kwargs, label in cases:
-        make = lambda: gym.make(f"text_envs/{name}", encoder=args.encoder,  # noqa: E731
+        make = lambda: gym.make(f"text_envs/{name}", encoder=args.encoder,
                                 observation=args.observation, **kwargs)
         cached = steps_per_second(make(), args.steps, warmup=args.steps)
         baseline = steps_per_second(ReencodeEveryStep(make()), args.baseline_steps, warmup=10)

@@ -142,7 +142,7 @@ def test_mask_forbids_inside_tags_that_continue_nothing():
 @given(st.lists(st.integers(0, len(TAGS) - 1), min_size=1, max_size=30))
 def test_masks_never_allow_an_invalid_move(actions):
     env = make(sentence_dataset(JOHN, (["a", "b", "c", "d", "e", "f", "g"], ["O"] * 7)))
-    penalised = make(env.data, invalid_action="penalty")
+    penalised = make(env.data, invalid_action="penalty", max_invalid_actions=len(actions) + 1)  # never truncated
     env.reset(seed=1)
     penalised.reset(seed=1)
     previous = None

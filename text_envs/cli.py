@@ -6,11 +6,16 @@
 * ``text-envs encode``: load datasets, encode them into the cache (a no-op when they are
   cached already) and print a summary table: the quickest way to see that data, encoder
   and cache work on a machine.
+* ``text-envs train ENV``: train an agent (native or SB3 backend) in a run folder, resumable,
+  then print its test score next to the random, heuristic and supervised baselines
+  (see :mod:`agents.train`).
+* ``text-envs evaluate RUN``: score a run folder's checkpoint on a split.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 
@@ -76,6 +81,49 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_values(pairs: list[str] | None, option: str) -> dict:
+    """``["n_steps=64", "learning_rate=1e-3"]`` as a dict; values are Python literals or strings."""
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{option} takes KEY=VALUE, got {pair!r}")
+        try:
+            result[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            result[key] = value
+    return result
+
+
+def _train(args: argparse.Namespace) -> int:
+    from agents.train import RunConfig, results_table, train
+
+    config = RunConfig(env=args.env, algo=args.algo, backend=args.backend, total_timesteps=args.timesteps,
+                       n_envs=args.n_envs, seed=args.seed, dataset=args.dataset, encoder=args.encoder,
+                       observation=args.observation, device=args.device, eval_every=args.eval_every,
+                       eval_episodes=args.eval_episodes, env_kwargs=_key_values(args.env_arg, "--env-arg"),
+                       algo_kwargs=_key_values(args.set, "--set"), policy_kwargs=_key_values(args.policy, "--policy"),
+                       supervised_epochs=args.supervised_epochs)
+    run_dir = args.run_dir or f"runs/{config.env.split('/')[-1]}-{config.algo}-{config.backend}-seed{config.seed}"
+    try:
+        summary = train(config, run_dir, baselines=not args.no_baselines, progress=not args.quiet)
+    except KeyboardInterrupt:
+        return 130
+    print(results_table(summary))
+    print(f"run folder: {run_dir} (results.md, progress.csv, learning_curve.png, checkpoint)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from agents.train import evaluate_run
+
+    scores = evaluate_run(args.folder, split=args.split, episodes=args.episodes)
+    width = max(map(len, scores))
+    for key, value in scores.items():
+        print(f"{key.ljust(width)}  {value:.4f}" if isinstance(value, float) else f"{key.ljust(width)}  {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="text-envs", description="NLP tasks as Gymnasium environments.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,7 +150,47 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--memory", action="store_true", help="keep the encoding in memory, write nothing")
     encode.add_argument("--quiet", action="store_true", help="no progress bars")
     encode.set_defaults(run=_encode)
+    _add_train(commands)
+    evaluate = commands.add_parser("evaluate", help="score a training run's checkpoint on a split")
+    evaluate.add_argument("folder", metavar="RUN", help="a run folder written by `text-envs train` (or its checkpoint file)")
+    evaluate.add_argument("--split", default="test", choices=SPLITS)
+    evaluate.add_argument("--episodes", type=int, default=None, help="only the first N examples (default: all)")
+    evaluate.set_defaults(run=_evaluate)
     return parser
+
+
+def _add_train(commands) -> None:
+    from agents.train import ALGOS, BACKENDS
+
+    train = commands.add_parser("train", help="train an agent, then compare it with the baselines",
+                                description="Train an agent on an env's train split, evaluating on validation "
+                                            "every --eval-every steps; then score it and the random, heuristic "
+                                            "and supervised baselines on the test split. Rerunning the same "
+                                            "command on the same --run-dir resumes.")
+    train.add_argument("env", help="an env id: NER, NER-v0 or text_envs/NER-v0")
+    train.add_argument("--algo", default="ppo", choices=ALGOS)
+    train.add_argument("--backend", default="native", choices=BACKENDS,
+                       help="native: our torch trainer on the torch vector env; sb3: Stable-Baselines3 / sb3-contrib")
+    train.add_argument("--timesteps", type=int, default=50_000, help="env steps in all (default 50,000)")
+    train.add_argument("--n-envs", type=int, default=16)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
+    train.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    train.add_argument("--observation", default="compact", choices=("compact", "sequence", "tokens"))
+    train.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    train.add_argument("--eval-every", type=int, default=10_000, help="env steps between validation scores")
+    train.add_argument("--eval-episodes", type=int, default=200, help="validation examples per evaluation")
+    train.add_argument("--run-dir", default=None, help="default: runs/ENV-ALGO-BACKEND-seedSEED")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="algorithm keyword, e.g. --set n_steps=64 --set learning_rate=1e-3 (repeatable)")
+    train.add_argument("--policy", action="append", metavar="KEY=VALUE",
+                       help="policy keyword, e.g. --policy arch=transformer --policy d_model=64")
+    train.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
+                       help="env keyword, e.g. --env-arg reward=entity_f1_delta")
+    train.add_argument("--supervised-epochs", type=int, default=3, help="epochs of the supervised baseline")
+    train.add_argument("--no-baselines", action="store_true", help="score only the agent")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
 
 
 def main(argv: list[str] | None = None) -> int:

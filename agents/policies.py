@@ -1,0 +1,268 @@
+"""The actor-critic every trainer here uses: one model, one trunk, an actor head and a critic head.
+
+:class:`ActorCritic` has three architectures, picked from the observation space by
+``arch="auto"``:
+
+=================  ===================================  ==============================================
+``arch``           observation (mode)                   trunk
+=================  ===================================  ==============================================
+``"mlp"``          ``Box`` (``compact``)                an MLP (``hidden_sizes``, tanh or relu). A 1-D
+                                                        Box gives logits from its output; a 2-D
+                                                        ``Box(n_actions, F)`` (QA: one row per action)
+                                                        is read row by row by the same MLP, a Linear
+                                                        scores each row, the mean of the rows feeds the
+                                                        critic.
+``"transformer"``  ``Dict`` with ``states``             items (encoder states, projected to
+                   (``sequence``)                       ``d_model``) + episode-state embeddings + a
+                                                        learned position, behind a summary token, then
+                                                        ``n_layers`` of ``nn.TransformerEncoder``
+                                                        (pre-norm, padding masked).
+``"finetune"``     ``Dict`` with ``input_ids`` or       the pretrained encoder (``encoder``) run on the
+                   ``source_ids`` (``tokens``)          ids and fine-tuned (``freeze_encoder`` to keep
+                                                        it), then the ``"transformer"`` trunk.
+=================  ===================================  ==============================================
+
+How each env's Dict observation becomes items, episode state and logits (the *family*,
+inferred from the observation keys and checked against the action space) is the table in
+:mod:`agents.observations`. The transformer's heads read the item states (pointer heads),
+and the pooled state: the masked mean of the items next to a *focus* state (NER: the word
+being tagged; otherwise the summary token). The critic is an MLP on that pooled state, so
+actor and critic share every trunk parameter.
+
+Inputs may come in any numeric dtype (SB3 stores observations as float32, the native
+trainer keeps the env's dtypes): states are cast to float, ids, positions and counters to
+long. Dropout defaults to 0 everywhere, the fine-tuned encoder's included, so a policy in
+train mode computes what it computed in eval mode during the rollout and PPO's first ratio
+is 1 (up to float rounding: PyTorch's eval-mode transformer takes a fused path).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+
+import gymnasium as gym
+import torch
+from torch import nn
+from torch.distributions import Categorical
+
+from .observations import MASKED_LOGIT, Family, family_class, masked_mean
+
+ARCHS = ("auto", "mlp", "transformer", "finetune")
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+__all__ = ["ARCHS", "MASKED_LOGIT", "ActorCritic", "PretrainedEncoder", "apply_mask", "masked_distribution"]
+
+
+def apply_mask(logits: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
+    """``logits`` with :data:`MASKED_LOGIT` where ``action_mask`` is False (None: unchanged)."""
+    if action_mask is None:
+        return logits
+    return logits.masked_fill(~action_mask.to(device=logits.device, dtype=torch.bool), MASKED_LOGIT)
+
+
+def masked_distribution(logits: torch.Tensor) -> Categorical:
+    """The categorical distribution of (already masked) logits: masked actions have probability 0."""
+    return Categorical(logits=logits)
+
+
+def mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+    """Linear layers of the given sizes, each followed by the activation."""
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
+
+
+def _init_output(layer: nn.Linear, gain: float) -> None:
+    """SB3/CleanRL output init: actor gain 0.01 (a near-uniform first policy), critic 1."""
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+
+
+class PretrainedEncoder(nn.Module):
+    """A :class:`text_envs.encoders.Encoder`'s model as a trainable module, run on padded ids.
+
+    The model is loaded in float32 on the CPU (moved with the policy) and its dropout set to
+    ``dropout``. Only rows that hold tokens are run, cut to the longest row in the batch.
+    """
+
+    def __init__(self, encoder: str | os.PathLike, *, dropout: float = 0.0, freeze: bool = False) -> None:
+        super().__init__()
+        from text_envs.encoders import Encoder
+
+        source = Encoder(encoder, device="cpu")
+        self.model = source.model.float().train()
+        for module in self.model.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = dropout
+        self.hidden_size = source.hidden_size
+        self.vocab_size = source.vocab_size
+        self.max_length = source.max_length
+        self.eos_id = source.tokenizer.sep_token_id
+        self.frozen = freeze
+        self.model.requires_grad_(not freeze)
+
+    def _run(self, ids: torch.Tensor, mask: torch.Tensor, type_ids: torch.Tensor | None) -> torch.Tensor:
+        """States [R, T, H] of the rows of ``ids`` [R, T] (zeros where ``mask`` is False)."""
+        states = torch.zeros(*ids.shape, self.hidden_size, device=ids.device)
+        rows = mask.any(-1).nonzero().squeeze(-1)
+        if len(rows) == 0:
+            return states
+        length = int(mask[rows].any(0).nonzero()[-1]) + 1  # cut the padding columns no row uses
+        inputs = {"input_ids": ids[rows, :length], "attention_mask": mask[rows, :length].long()}
+        if type_ids is not None and getattr(self.model.config, "type_vocab_size", 0) > 1:
+            inputs["token_type_ids"] = type_ids[rows, :length]
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            hidden = self.model(**inputs).last_hidden_state
+        states[rows, :length] = hidden.float() * inputs["attention_mask"].unsqueeze(-1)  # padding: zero
+        return states
+
+    def tokens(self, ids: torch.Tensor, mask: torch.Tensor, type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """One state per token [B, L, H]; inputs longer than the encoder takes (the source of
+        SummarizeTokens) are cut into windows of its length, each encoded on its own."""
+        batch, length = ids.shape
+        window = min(length, self.max_length)
+        pad = -length % window
+        if pad:
+            ids, mask = nn.functional.pad(ids, (0, pad)), nn.functional.pad(mask, (0, pad))
+            type_ids = None if type_ids is None else nn.functional.pad(type_ids, (0, pad))
+        states = self._run(ids.reshape(-1, window), mask.reshape(-1, window),
+                           None if type_ids is None else type_ids.reshape(-1, window))
+        return states.reshape(batch, length + pad, -1)[:, :length]
+
+    def rows(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """One mean-pooled vector per row [B, R, H] of ``ids`` [B, R, T] (zeros for empty rows),
+        the pooling the env's cached sentence/chunk vectors use."""
+        batch, n_rows, length = ids.shape
+        states = self._run(ids.reshape(-1, length), mask.reshape(-1, length), None)
+        return masked_mean(states.reshape(batch * n_rows, length, -1), mask.reshape(-1, length)).reshape(
+            batch, n_rows, -1)
+
+
+class ActorCritic(nn.Module):
+    """A policy (logits) and a value function sharing one trunk; see the module docstring.
+
+    Args:
+        observation_space: the env's (single, unbatched) observation space.
+        action_space: its ``Discrete`` action space.
+        arch: ``"auto"``, ``"mlp"``, ``"transformer"`` or ``"finetune"``.
+        d_model, n_layers, n_heads: the transformer trunk's width, depth and heads.
+        dropout: dropout of the transformer trunk and of a fine-tuned encoder.
+        encoder: ``"finetune"`` only: the :class:`text_envs.encoders.Encoder` name or path,
+            the one the env's ids come from.
+        freeze_encoder: ``"finetune"`` only: keep the encoder's weights fixed.
+        hidden_sizes, activation: ``"mlp"`` only: hidden layer sizes, ``"tanh"`` or ``"relu"``.
+    """
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.spaces.Discrete, *, arch: str = "auto",
+                 d_model: int = 128, n_layers: int = 2, n_heads: int = 4, dropout: float = 0.0,
+                 encoder: str | os.PathLike = "all-MiniLM-L6-v2", freeze_encoder: bool = False,
+                 hidden_sizes: Sequence[int] = (256, 256), activation: str = "tanh") -> None:
+        super().__init__()
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise TypeError(f"ActorCritic needs a Discrete action space, got {action_space!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}")
+        self.arch = self._resolve_arch(observation_space, arch)
+        self.n_actions = int(action_space.n)
+        if self.arch == "mlp":
+            self._build_mlp(observation_space, tuple(hidden_sizes), activation)
+        else:
+            self._build_transformer(observation_space, d_model, n_layers, n_heads, dropout, encoder, freeze_encoder)
+
+    @staticmethod
+    def _resolve_arch(space: gym.Space, arch: str) -> str:
+        if arch not in ARCHS:
+            raise ValueError(f"unknown arch {arch!r}; expected one of {ARCHS}")
+        keys = set(space.spaces) if isinstance(space, gym.spaces.Dict) else None
+        found = ("mlp" if isinstance(space, gym.spaces.Box) else "transformer" if keys and "states" in keys
+                 else "finetune" if keys and keys & {"input_ids", "source_ids"} else None)
+        if found is None:
+            what = f"a Dict with keys {sorted(keys)}" if keys is not None else repr(space)
+            raise ValueError(f"unrecognised observation space: {what}; expected a Box (compact mode) or a Dict "
+                             f"with 'states' (sequence mode) or 'input_ids'/'source_ids' (tokens mode)")
+        if arch != "auto" and arch != found:
+            raise ValueError(f"arch={arch!r} cannot read this observation space ({space!r}); it needs "
+                             f"arch={found!r} (or 'auto')")
+        return found
+
+    # -- "mlp" -----------------------------------------------------------------------------------
+
+    def _build_mlp(self, space: gym.spaces.Box, hidden_sizes: tuple[int, ...], activation: str) -> None:
+        if not hidden_sizes:
+            raise ValueError("hidden_sizes must name at least one layer")
+        shape = space.shape
+        self.rows = len(shape) == 2 and shape[0] == self.n_actions
+        if len(shape) != 1 and not self.rows:
+            raise ValueError(f"the mlp arch reads a 1-D Box or a 2-D Box with one row per action "
+                             f"({self.n_actions}), got shape {shape}")
+        self.trunk = mlp((shape[-1], *hidden_sizes), activation)
+        self.actor = nn.Linear(hidden_sizes[-1], 1 if self.rows else self.n_actions)
+        self.critic = nn.Linear(hidden_sizes[-1], 1)
+        _init_output(self.actor, 0.01)
+        _init_output(self.critic, 1.0)
+
+    def _forward_mlp(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.trunk(obs.float())
+        if self.rows:  # [B, n_actions, h]: one logit per row, the mean row for the value
+            return self.actor(features).squeeze(-1), self.critic(features.mean(1)).squeeze(-1)
+        return self.actor(features), self.critic(features).squeeze(-1)
+
+    # -- "transformer" and "finetune" ------------------------------------------------------------
+
+    def _build_transformer(self, space: gym.spaces.Dict, d_model: int, n_layers: int, n_heads: int,
+                           dropout: float, encoder: str | os.PathLike, freeze_encoder: bool) -> None:
+        family = family_class(space)
+        self.encoder = PretrainedEncoder(encoder, dropout=dropout, freeze=freeze_encoder) \
+            if self.arch == "finetune" else None
+        if self.encoder is not None:
+            ids = space["source_ids" if "source_ids" in space.spaces else "input_ids"]
+            if int(ids.high.max()) >= self.encoder.vocab_size:
+                raise ValueError(f"the observation's token ids go up to {int(ids.high.max())} but encoder "
+                                 f"{str(encoder)!r} has a {self.encoder.vocab_size}-token vocabulary; pass the "
+                                 f"encoder the env was built with")
+        self.family: Family = family(space, self.n_actions, d_model,
+                                     eos_id=None if self.encoder is None else self.encoder.eos_id)
+        in_features = self.encoder.hidden_size if self.encoder is not None else space["states"].shape[-1]
+        self.project = nn.Linear(in_features, d_model)
+        self.summary_token = nn.Parameter(torch.zeros(d_model))
+        self.position = nn.Embedding(self.family.n_items + 1, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=4 * d_model, dropout=dropout,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.transformer = nn.TransformerEncoder(layer, n_layers, norm=nn.LayerNorm(d_model),
+                                                 enable_nested_tensor=False)
+        self.critic = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.Tanh(), nn.Linear(d_model, 1))
+        for head in self.family.modules():
+            if isinstance(head, nn.Linear):  # a family's only Linears are its action heads
+                _init_output(head, 0.01)
+        _init_output(self.critic[-1], 1.0)
+
+    def _forward_transformer(self, obs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        states, mask = self.family.items(obs, self.encoder)
+        # cut the padding every observation in the batch has (sentences are much shorter than max_words)
+        present = mask.any(0).nonzero()
+        n = int(present[-1]) + 1 if len(present) else 1
+        states, mask = states[:, :n], mask[:, :n]
+        per_item, glob = self.family.episode(obs, n)
+        items = self.project(states) + per_item
+        summary = (self.summary_token + glob).expand(len(items), -1).unsqueeze(1)
+        x = torch.cat([summary, items], dim=1) + self.position.weight[: n + 1]
+        padding = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)
+        hidden = self.transformer(x, src_key_padding_mask=padding)
+        summary, items = hidden[:, 0], hidden[:, 1:]
+        pooled = torch.cat([masked_mean(items, mask), self.family.focus(items, summary, obs)], dim=-1)
+        return self.family.logits(items, mask, pooled, obs), self.critic(pooled).squeeze(-1)
+
+    # -- both --------------------------------------------------------------------------------------
+
+    def forward(self, obs, action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits [B, n_actions] (float32; :data:`MASKED_LOGIT` where ``action_mask`` [B,
+        n_actions] is False) and values [B] (float32) of a batched observation (a Tensor, or
+        a dict of Tensors for Dict spaces)."""
+        if self.arch == "mlp":
+            logits, values = self._forward_mlp(obs)
+        else:
+            logits, values = self._forward_transformer(obs)
+        return apply_mask(logits.float(), action_mask), values.float()

@@ -1,0 +1,401 @@
+"""A training run as ``text-envs train`` runs it: one folder, resumable, logged, scored against baselines.
+
+A run folder holds:
+
+* ``config.json``: what was asked (env, algorithm, backend, seeds, every keyword);
+* ``checkpoint.pt`` (native) or ``checkpoint.zip`` (SB3): the model after the last
+  completed chunk, written atomically (a temporary file renamed over the old one), so an
+  interruption at any moment leaves the previous checkpoint whole;
+* ``progress.csv`` and TensorBoard event files (``tb/``, when ``tensorboard`` is
+  installed): one row per chunk of ``eval_every`` steps with the validation metrics and
+  the mean training return of the chunk's episodes;
+* ``results.json``, ``results.md`` and ``learning_curve.png`` at the end.
+
+Running the same command on the same folder resumes from the checkpoint: training goes
+on from its step count (rows of ``progress.csv`` written after it are dropped, so the log
+and the model agree) and the final table is as if it had never stopped. Ctrl-C saves a
+checkpoint first.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from text_envs import evaluate
+from text_envs.registration import NAMESPACE
+
+ALGOS = ("ppo", "a2c", "maskable-ppo")
+BACKENDS = ("native", "sb3")
+TASK_OF_ENV = {"NER": "ner", "QA": "qa", "Summarize": "summarization", "SummarizeTokens": "summarization",
+               "Classify": "classification", "ClassifyReading": "classification"}
+#: the metric each task's learning curve and headline use
+HEADLINE = {"ner": "entity_f1", "qa": "f1", "summarization": "rouge1", "classification": "accuracy"}
+
+
+def env_id_of(name: str) -> str:
+    """``"NER"``, ``"NER-v0"`` or ``"text_envs/NER-v0"`` as the registered id."""
+    env_id = name if "/" in name else f"{NAMESPACE}/{name if '-v' in name else name + '-v0'}"
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown env {name!r}; `text-envs list` shows the registered ones")
+    return env_id
+
+
+def task_of(env_id: str) -> str:
+    return TASK_OF_ENV[env_id.split("/")[-1].rsplit("-v", 1)[0]]
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything that defines a run; saved as ``config.json`` and checked when resuming."""
+
+    env: str
+    algo: str = "ppo"
+    backend: str = "native"
+    total_timesteps: int = 50_000
+    n_envs: int = 16
+    seed: int = 0
+    dataset: str = "embedded"
+    encoder: str = "all-MiniLM-L6-v2"
+    observation: str = "compact"
+    device: str = "auto"
+    eval_every: int = 10_000
+    eval_episodes: int | None = 200
+    env_kwargs: dict = dataclasses.field(default_factory=dict)
+    algo_kwargs: dict = dataclasses.field(default_factory=dict)
+    policy_kwargs: dict = dataclasses.field(default_factory=dict)
+    supervised_epochs: int = 3
+
+    def __post_init__(self) -> None:
+        self.env = env_id_of(self.env)
+        if self.algo not in ALGOS:
+            raise ValueError(f"unknown algo {self.algo!r}; expected one of {ALGOS}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; expected one of {BACKENDS}")
+        if self.total_timesteps <= 0 or self.eval_every <= 0:
+            raise ValueError("total_timesteps and eval_every must be positive")
+
+    @property
+    def task(self) -> str:
+        return task_of(self.env)
+
+    @property
+    def masked(self) -> bool:
+        """Does the agent see action masks? Native agents always do; SB3's PPO/A2C cannot."""
+        return self.backend == "native" or self.algo == "maskable-ppo"
+
+    def make_kwargs(self, split: str) -> dict[str, Any]:
+        """``gym.make`` arguments of this run's envs on ``split``.
+
+        Agents that cannot see masks get ``invalid_action="penalty"`` (else their first
+        masked action would raise)."""
+        kwargs = {"dataset": self.dataset, "split": split, "encoder": self.encoder, "observation": self.observation,
+                  **self.env_kwargs}
+        if not self.masked:
+            kwargs.setdefault("invalid_action", "penalty")
+        return kwargs
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
+class _Backend:
+    """The two ways to train, behind one small interface: build, learn a chunk, save, load."""
+
+    def __init__(self, config: RunConfig, folder: Path) -> None:
+        self.config = config
+        self.checkpoint = folder / ("checkpoint.pt" if config.backend == "native" else "checkpoint.zip")
+        self.model = None
+        self.returns: list[float] = []
+
+    # -- native -------------------------------------------------------------------------------
+
+    def _native_class(self):
+        from .a2c import A2C
+        from .ppo import PPO
+        return A2C if self.config.algo == "a2c" else PPO
+
+    def _native_env(self):
+        from text_envs.vector import make_torch_vec_env
+        c = self.config
+        return make_torch_vec_env(c.env, c.n_envs, device=c.device, seed=c.seed, **c.make_kwargs("train"))
+
+    # -- sb3 --------------------------------------------------------------------------------------
+
+    def _sb3_class(self):
+        if self.config.algo == "maskable-ppo":
+            from sb3_contrib import MaskablePPO
+            return MaskablePPO
+        from stable_baselines3 import A2C, PPO
+        return A2C if self.config.algo == "a2c" else PPO
+
+    def _sb3_env(self):
+        from stable_baselines3.common.env_util import make_vec_env
+        c = self.config
+        return make_vec_env(c.env, n_envs=c.n_envs, seed=c.seed, env_kwargs=c.make_kwargs("train"))
+
+    # -- the interface ------------------------------------------------------------------------------
+
+    def build_or_resume(self) -> bool:
+        """The model, from the checkpoint when there is one; True if it resumed."""
+        c = self.config
+        if c.backend == "native":
+            cls, env = self._native_class(), self._native_env()
+            if self.checkpoint.exists():
+                self.model = cls.load(self.checkpoint, env=env, device=c.device)
+                return True
+            self.model = cls("auto", env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs,
+                             **c.algo_kwargs)
+            return False
+        from .sb3 import MaskableTransformerPolicy, TransformerPolicy
+        cls, env = self._sb3_class(), self._sb3_env()
+        if self.checkpoint.exists():
+            self.model = cls.load(self.checkpoint, env=env, device=c.device)
+            return True
+        policy = MaskableTransformerPolicy if c.algo == "maskable-ppo" else TransformerPolicy
+        self.model = cls(policy, env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs, **c.algo_kwargs)
+        return False
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def learn(self, steps: int, on_update) -> None:
+        """Train ``steps`` more env steps in one ``learn`` call (so learning-rate schedules span
+        the whole run); ``on_update(num_timesteps)`` runs whenever the model is between two
+        updates, where evaluating or checkpointing it sees a consistent state."""
+        if self.config.backend == "native":
+            def callback(stats: dict) -> bool:
+                if "episode_return" in stats:
+                    self.returns.append(float(stats["episode_return"]))
+                on_update(self.num_timesteps)
+                return True
+            self.model.learn(steps, callback=callback, reset_num_timesteps=False)
+            return
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        backend = self
+
+        class Between(BaseCallback):
+            """SB3 trains right after ``_on_rollout_end``: ``_on_rollout_start`` is the point between updates."""
+
+            def _on_step(self) -> bool:
+                return True
+
+            def _on_rollout_start(self) -> None:
+                if self.model.ep_info_buffer:
+                    backend.returns.append(float(np.mean([info["r"] for info in self.model.ep_info_buffer])))
+                on_update(backend.num_timesteps)
+
+        self.model.learn(steps, callback=Between(), reset_num_timesteps=False)
+
+    def save(self) -> None:
+        """Write the checkpoint atomically: to a temporary name, then renamed over the old one."""
+        suffix = self.checkpoint.suffix
+        temporary = self.checkpoint.with_name(f".{self.checkpoint.stem}.partial{suffix}")
+        self.model.save(temporary)
+        os.replace(temporary, self.checkpoint)
+
+    def take_returns(self) -> float | None:
+        returns, self.returns = self.returns, []
+        return float(np.mean(returns)) if returns else None
+
+
+class _Log:
+    """``progress.csv`` and TensorBoard, one row per evaluation."""
+
+    def __init__(self, folder: Path, resume_step: int) -> None:
+        self.path = folder / "progress.csv"
+        self.rows: list[dict] = []
+        if self.path.exists():
+            with open(self.path, newline="") as handle:
+                self.rows = [row for row in csv.DictReader(handle) if int(row["timesteps"]) <= resume_step]
+            self._rewrite()
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(folder / "tb"), purge_step=resume_step + 1 if resume_step else None)
+        except ImportError:  # tensorboard is optional
+            self.writer = None
+
+    def _rewrite(self) -> None:
+        if not self.rows:
+            self.path.unlink(missing_ok=True)
+            return
+        fields = list(dict.fromkeys(key for row in self.rows for key in row))
+        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp", newline="") as f:
+            writer = csv.DictWriter(f, fields)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(f.name, self.path)
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        self._rewrite()
+        if self.writer is not None:
+            for key, value in row.items():
+                if key != "timesteps" and value is not None:
+                    self.writer.add_scalar(key, value, row["timesteps"])
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _next_eval(num_timesteps: int, config: RunConfig) -> int:
+    return (num_timesteps // config.eval_every + 1) * config.eval_every
+
+
+def _scores(config: RunConfig, policy, split: str, episodes: int | None) -> dict[str, float]:
+    return evaluate(config.env, policy, episodes=episodes, **config.make_kwargs(split))
+
+
+def baseline_scores(config: RunConfig, split: str, *, progress: bool = False) -> dict[str, dict[str, float]]:
+    """Random, heuristic (where the task has one) and supervised scores on ``split``."""
+    from .baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
+
+    rows = {"random": _scores(config, RandomAgent(config.seed), split, None)}
+    heuristic = heuristic_scores(config.task, config.dataset, split)
+    if heuristic is not None:
+        rows[HEURISTICS[config.task]] = heuristic
+    supervised = SupervisedAgent.fit(config.env, env_kwargs={**config.make_kwargs("train"), "invalid_action": "error"},
+                                     policy_kwargs=config.policy_kwargs, epochs=config.supervised_epochs,
+                                     seed=config.seed, device=config.device, progress=progress)
+    rows["supervised"] = _scores(config, supervised, split, None)
+    return rows
+
+
+def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = True, progress: bool = True) -> dict:
+    """Train (or resume) the run in ``folder``, evaluate it and its baselines on the test split.
+
+    Returns ``{"agent": metrics, "<baseline>": metrics, ..., "env_steps", "seconds"}``,
+    also written to ``results.json`` / ``results.md``, with ``learning_curve.png``.
+    """
+    from tqdm.auto import tqdm
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / "config.json"
+    as_dict = json.loads(json.dumps(dataclasses.asdict(config)))  # tuples as lists, as config.json holds them
+    if saved.exists():
+        previous = json.loads(saved.read_text())
+        changed = sorted(key for key in as_dict if previous.get(key) != as_dict[key] and key != "total_timesteps")
+        if changed:
+            raise ValueError(f"{folder} holds a run with different settings ({', '.join(changed)}); "
+                             f"use another folder or the same settings to resume it")
+    _atomic_write_text(saved, json.dumps(as_dict, indent=2))
+    backend = _Backend(config, folder)
+    resumed = backend.build_or_resume()
+    log = _Log(folder, backend.num_timesteps)
+    elapsed = float(log.rows[-1]["seconds"]) if log.rows else 0.0
+    headline = HEADLINE[config.task]
+    bar = tqdm(total=config.total_timesteps, initial=backend.num_timesteps, unit="step", disable=not progress,
+               desc=f"{config.algo} ({config.backend}) {config.env.split('/')[-1]}")
+    if resumed:
+        bar.write(f"resuming {folder} at step {backend.num_timesteps}")
+    clock = {"started": time.perf_counter(), "elapsed": elapsed, "next": _next_eval(backend.num_timesteps, config)}
+
+    def checkpoint() -> None:
+        """Log validation scores and save, once per ``eval_every`` steps (evaluation time not counted)."""
+        clock["elapsed"] += time.perf_counter() - clock["started"]
+        scores = _scores(config, backend.model, "validation", config.eval_episodes)
+        log.add({"timesteps": backend.num_timesteps, "seconds": round(clock["elapsed"], 2),
+                 "train_return": backend.take_returns(), **{f"validation_{k}": v for k, v in scores.items()}})
+        backend.save()
+        bar.set_postfix({headline: f"{scores[headline]:.3f}"})
+        clock["next"] = _next_eval(backend.num_timesteps, config)
+        clock["started"] = time.perf_counter()
+
+    def on_update(num_timesteps: int) -> None:
+        bar.update(min(num_timesteps, config.total_timesteps) - bar.n)
+        if num_timesteps >= clock["next"]:
+            checkpoint()
+
+    try:
+        if backend.num_timesteps < config.total_timesteps:
+            backend.learn(config.total_timesteps - backend.num_timesteps, on_update)
+        if not log.rows or int(log.rows[-1]["timesteps"]) < backend.num_timesteps:
+            checkpoint()
+    except KeyboardInterrupt:
+        backend.save()
+        bar.close()
+        log.close()
+        print(f"\ninterrupted: checkpoint at step {backend.num_timesteps} in {folder}; run the same command to resume")
+        raise
+    bar.close()
+    log.close()
+    elapsed = clock["elapsed"]
+    results = {"agent": _scores(config, backend.model, "test", None)}
+    if baselines:
+        results.update(baseline_scores(config, "test", progress=progress))
+    summary = {"results": results, "env_steps": backend.num_timesteps, "seconds": round(elapsed, 1),
+               "headline": headline, "config": as_dict}
+    _atomic_write_text(folder / "results.json", json.dumps(summary, indent=2))
+    table = results_table(summary)
+    _atomic_write_text(folder / "results.md", table + "\n")
+    plot_learning_curve(log.rows, headline, results, folder / "learning_curve.png",
+                        title=f"{config.env} {config.algo} ({config.backend})")
+    return summary
+
+
+def results_table(summary: dict) -> str:
+    """The results as a markdown table: one row per agent, the task's metrics as columns."""
+    results = summary["results"]
+    metrics = [key for key in results["agent"] if key not in ("episodes",)]
+    lines = ["| agent | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for name, scores in results.items():
+        label = f"{summary['config']['algo']} ({summary['config']['backend']})" if name == "agent" else name
+        lines.append(f"| {label} | " + " | ".join(f"{scores[m]:.3f}" if m in scores else "-" for m in metrics) + " |")
+    lines.append(f"\n{summary['env_steps']} env steps, {summary['seconds']} s of training "
+                 f"(test split; headline metric: {summary['headline']})")
+    return "\n".join(lines)
+
+
+def plot_learning_curve(rows: list[dict], headline: str, results: dict, path: Path, *, title: str) -> None:
+    """Validation ``headline`` against env steps, with the test-split baselines as dashed lines."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4), dpi=100)
+    axes = figure.add_subplot()
+    steps = [int(row["timesteps"]) for row in rows]
+    values = [float(row[f"validation_{headline}"]) for row in rows]
+    axes.plot(steps, values, marker="o", label="agent (validation)")
+    for index, (name, scores) in enumerate(item for item in results.items() if item[0] != "agent"):
+        axes.axhline(scores[headline], linestyle="--", color=f"C{index + 1}", label=f"{name} (test)")
+    axes.set(xlabel="env steps", ylabel=headline, title=title)
+    axes.legend(loc="best", fontsize=8)
+    figure.tight_layout()
+    temporary = path.with_name(f".{path.stem}.partial.png")
+    figure.savefig(temporary)
+    os.replace(temporary, path)
+
+
+def evaluate_run(folder: str | os.PathLike, *, split: str = "test", episodes: int | None = None) -> dict[str, float]:
+    """Load a run folder's checkpoint and score it on ``split`` with the run's own env settings."""
+    folder = Path(folder)
+    if folder.is_file():
+        folder = folder.parent
+    saved = folder / "config.json"
+    if not saved.exists():
+        raise FileNotFoundError(f"{folder} is not a run folder (no config.json); pass the folder `text-envs train` "
+                                f"wrote")
+    config = RunConfig(**json.loads(saved.read_text()))
+    backend = _Backend(config, folder)
+    if not backend.checkpoint.exists():
+        raise FileNotFoundError(f"{folder} has no checkpoint yet ({backend.checkpoint.name})")
+    backend.build_or_resume()
+    return _scores(config, backend.model, split, episodes)

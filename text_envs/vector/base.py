@@ -1,0 +1,256 @@
+"""What every torch vector env shares: episode sampling, same-step autoreset, bookkeeping, action checks.
+
+A :class:`TorchVectorEnv` runs ``num_envs`` episodes of one text env as tensors on one
+device, so an on-device trainer steps them without a Python loop over envs and without
+copying observations between host and device. It takes its data from one Gymnasium env
+instance (``self.env``, made by :func:`make_torch_vec_env`): the cached encoder states and
+the tables the env built are moved to the device once, at construction; nothing is encoded
+again. A concrete env sets ``env_class`` and implements the hooks:
+
+* ``_setup()``: move the per-example tables it needs to the device and make its state;
+* ``_begin(starting)``: start a new episode, on example ``self.index``, in the sub-envs
+  where the bool tensor ``starting`` is True (the others keep their state);
+* ``_act(actions, valid) -> (reward, terminated)``: apply the actions where ``valid`` (the
+  actions of the other sub-envs are replaced by 0, so they index safely; their state must
+  not change); reward float64 [N];
+* ``_observation()`` (may read ``self.action_mask``, the mask of the current state) and
+  ``_mask()``, both batched over the sub-envs.
+
+State is updated out of place (``torch.where``, not in-place writes), so an observation may
+hold state tensors without a copy: a later step never changes what an earlier one returned.
+
+The rules are the Gymnasium env's, sub-env by sub-env (``tests/test_vector.py`` replays
+every episode in the Gymnasium env and compares): the same observations, masks, rewards,
+terminations, and ``invalid_action`` rule. Episodes restart in the same step that ends them
+(as SB3's VecEnvs and Gymnasium's ``SAME_STEP`` mode): ``step`` returns the next episode's
+first observation, and ``info["final_obs"]`` the last one of the episode that ended.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ..envs.base import InvalidActionError, TextEnv
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"``: the GPU when there is one, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def take(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` (whole rows of the first dimension, any index shape) by ``index_select``,
+    which on the CPU stays on one thread for small gathers where advanced indexing starts the
+    thread pool (milliseconds on a busy machine)."""
+    return table.index_select(0, index.reshape(-1)).reshape(*index.shape, *table.shape[1:])
+
+
+def padded_gather(table: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, width: int,
+                  fill: float = 0) -> torch.Tensor:
+    """Rows ``starts[i] : starts[i] + lengths[i]`` of a flat ``table`` as one padded batch:
+    [len(starts), width, *table.shape[1:]], ``fill`` past each length (ragged data, stored flat
+    with offsets as the cache stores it, read without a loop)."""
+    columns = torch.arange(width, device=table.device)
+    present = columns < lengths[..., None]
+    rows = (starts[..., None] + columns).clamp(0, table.shape[0] - 1)
+    values = take(table, rows)  # a new tensor: fill it in place
+    return values.masked_fill_(~present.reshape(*present.shape, *([1] * (values.dim() - present.dim()))), fill)
+
+
+class TorchVectorEnv:
+    """``num_envs`` episodes of one text env, stepped together as tensors on ``device``.
+
+    ``reset(seed=...)`` and ``step(actions)`` follow Gymnasium's vector API with tensors:
+    ``actions`` is an integer tensor [N]; observations are a tensor or a dict of tensors
+    shaped and typed like ``single_observation_space`` batched; rewards float32 [N],
+    terminated/truncated bool [N], all on ``device``. ``info`` holds ``action_mask`` (bool
+    [N, n_actions], of the returned observations), ``index`` (int64 [N], the example each
+    sub-env now runs), and after a step ``final_obs`` (the observation where an episode ended,
+    valid where ``terminated | truncated``), ``episode_return`` (float32) and
+    ``episode_length`` (int64) (valid there too), and ``invalid_action`` (bool [N]).
+
+    Episodes are sampled from the split with a ``torch.Generator`` on the device, seeded by
+    ``seed`` (here or in ``reset``), so a seed replays the same episodes on one device. With
+    ``sequential=True`` (an argument of the env) the sub-envs walk the split together in
+    order: ``reset`` gives sub-env ``i`` example ``i``, and each episode that ends takes the
+    next example not yet started (wrapping after the last).
+    """
+
+    env_class: ClassVar[type[TextEnv]]
+
+    def __init__(self, env: TextEnv, num_envs: int, *, device: str | torch.device = "auto",
+                 seed: int | None = None) -> None:
+        if not isinstance(env, self.env_class):
+            raise TypeError(f"{type(self).__name__} vectorises {self.env_class.__name__}, got {type(env).__name__}")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        if env.render_mode is not None:
+            raise ValueError(f"{type(self).__name__} does not render; make the env with render_mode=None "
+                             f"(got {env.render_mode!r})")
+        self.env = env
+        self.num_envs = int(num_envs)
+        self.device = resolve_device(device)
+        self.single_observation_space: gym.Space = env.observation_space
+        self.single_action_space: gym.spaces.Discrete = env.action_space
+        self.num_actions = int(env.action_space.n)
+        self.num_examples = env.num_examples
+        self.dtype = torch.float16 if env.dtype == np.float16 else torch.float32
+        self._generator = torch.Generator(device=self.device)
+        self._seed(seed)
+        zeros = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.index = zeros
+        self._next_example = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._returns = zeros.double()
+        self._lengths = zeros
+        self._invalid_count = zeros
+        self._penalty = torch.tensor(env.invalid_action_penalty, dtype=torch.float64, device=self.device)
+        self._started = False
+        self._setup()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({type(self.env).__name__}, num_envs={self.num_envs}, device={self.device})"
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        raise NotImplementedError
+
+    def _begin(self, starting: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _act(self, actions: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def _observation(self) -> Any:
+        raise NotImplementedError
+
+    def _mask(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    # -- helpers for subclasses -------------------------------------------------------------
+
+    def tensor(self, array, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """A host array (memory-mapped cache arrays included) as a tensor on the device."""
+        return torch.from_numpy(np.array(array)).to(self.device, dtype)
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None) -> tuple[Any, dict]:
+        """Start a new episode in every sub-env (``seed`` reseeds the example sampler)."""
+        if seed is not None:
+            self._seed(seed)
+        self._next_example = torch.zeros_like(self._next_example)
+        self._start_episodes(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        self._started = True
+        self.action_mask = self._mask()
+        return self._observation(), {"action_mask": self.action_mask, "index": self.index}
+
+    def step(self, actions) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        if not self._started:
+            raise RuntimeError("step() called before reset()")
+        actions = self._as_actions(actions)
+        valid = self._valid(actions)
+        if self.env.invalid_action == "error" and not bool(valid.all()):
+            self._raise_invalid(actions, valid)
+        reward, terminated = self._act(torch.where(valid, actions, 0), valid)
+        terminated = terminated & valid
+        self._invalid_count = self._invalid_count + ~valid
+        truncated = ~valid & (self._invalid_count >= self.env.max_invalid_actions)
+        reward = torch.where(valid, reward, self._penalty)
+        self._returns = self._returns + reward
+        self._lengths = self._lengths + 1
+        done = terminated | truncated
+        self.action_mask = self._mask()
+        info = {"final_obs": self._observation(), "episode_return": self._returns.float(),
+                "episode_length": self._lengths, "invalid_action": ~valid}
+        self._start_episodes(done)
+        self.action_mask = self._mask()
+        info.update(action_mask=self.action_mask, index=self.index)
+        return self._observation(), reward.float(), terminated, truncated, info
+
+    def close(self) -> None:
+        self.env.close()
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """The episodes in flight, on the CPU: every per-sub-env tensor (first dimension
+        ``num_envs``; state is replaced out of place, so these are snapshots) and the sampler.
+
+        A trainer saves it with its model so that, after :meth:`load_state_dict`, a resumed
+        run continues these episodes exactly instead of starting new ones. Host-side memos
+        (e.g. ROUGE tokenizations) are not state: they are rebuilt on demand.
+        """
+        tensors = {name: value.cpu() for name, value in vars(self).items()
+                   if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == self.num_envs}
+        return {"env": type(self).__name__, "num_envs": self.num_envs, "num_examples": self.num_examples,
+                "tensors": tensors, "next_example": self._next_example.cpu(), "started": self._started,
+                "device_type": self.device.type, "generator": self._generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back episodes saved by :meth:`state_dict` (same env class, split size and ``num_envs``)."""
+        expected = (type(self).__name__, self.num_envs, self.num_examples)
+        saved = (state["env"], state["num_envs"], state["num_examples"])
+        if saved != expected:
+            raise ValueError(f"this state is of {saved[0]} with {saved[1]} sub-envs over {saved[2]} examples; this env "
+                             f"is {expected[0]} with {expected[1]} over {expected[2]}")
+        for name, value in state["tensors"].items():
+            setattr(self, name, value.to(self.device))
+        self._next_example = state["next_example"].to(self.device)
+        self._started = state["started"]
+        if state["device_type"] == self.device.type:  # CPU and CUDA generators have different states
+            self._generator.set_state(state["generator"])
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _seed(self, seed: int | None) -> None:
+        if seed is None:
+            self._generator.seed()
+        else:
+            self._generator.manual_seed(int(seed))
+
+    def _start_episodes(self, starting: torch.Tensor) -> None:
+        """Pick the next example for the sub-envs in ``starting`` and begin their episodes."""
+        if self.env.sequential:
+            order = torch.cumsum(starting.long(), 0) - 1
+            examples = (self._next_example + order) % self.num_examples
+            self._next_example = (self._next_example + starting.sum()) % self.num_examples
+        else:
+            examples = torch.randint(self.num_examples, (self.num_envs,), generator=self._generator,
+                                     device=self.device)
+        self.index = torch.where(starting, examples, self.index)
+        self._returns = torch.where(starting, 0.0, self._returns)
+        self._lengths = torch.where(starting, 0, self._lengths)
+        self._invalid_count = torch.where(starting, 0, self._invalid_count)
+        self._begin(starting)
+
+    def _as_actions(self, actions) -> torch.Tensor:
+        actions = torch.as_tensor(actions, device=self.device)
+        if actions.dtype.is_floating_point or actions.dtype.is_complex or actions.dtype == torch.bool:
+            raise InvalidActionError(f"actions must be an integer tensor, got dtype {actions.dtype}")
+        if actions.shape not in ((self.num_envs,), (self.num_envs, 1)):
+            raise InvalidActionError(f"actions must have shape [{self.num_envs}] (one per sub-env), "
+                                     f"got {tuple(actions.shape)}")
+        return actions.reshape(self.num_envs).long()
+
+    def _valid(self, actions: torch.Tensor) -> torch.Tensor:
+        in_range = (actions >= 0) & (actions < self.num_actions)
+        allowed = self.action_mask.gather(1, actions.clamp(0, self.num_actions - 1)[:, None])[:, 0]
+        return in_range & allowed
+
+    def _raise_invalid(self, actions: torch.Tensor, valid: torch.Tensor) -> None:
+        bad = torch.nonzero(~valid)[:, 0].tolist()
+        env_index, action = bad[0], int(actions[bad[0]])
+        reason = (f"outside the action space [0, {self.num_actions})" if not 0 <= action < self.num_actions
+                  else "masked out here")
+        others = f" (and {len(bad) - 1} more sub-envs)" if len(bad) > 1 else ""
+        raise InvalidActionError(
+            f"invalid action {action} for sub-env {env_index} (example {int(self.index[env_index])}) of "
+            f"{type(self).__name__}: {reason}{others}; valid actions are info['action_mask'], or make the env "
+            f"with invalid_action='penalty'")
