@@ -82,7 +82,7 @@ class SupervisedAgent:
 
     @classmethod
     def fit(cls, env_id: str, *, env_kwargs: dict | None = None, policy_kwargs: dict | None = None,
-            epochs: int = 3, batch_size: int = 256, learning_rate: float = 1e-3, seed: int = 0,
+            epochs: int = 10, batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0,
             device: str | torch.device = "auto", progress: bool = False) -> SupervisedAgent:
         """Train on every example of the env's split (``env_kwargs``, default train), ``epochs`` passes.
 

@@ -131,3 +131,25 @@ def test_maskable_ppo_beats_random_on_classify(mixed_datasets, tiny):
         action, _ = model.predict(obs, deterministic=True, action_masks=info["action_mask"])
         correct += evaluation.step(action)[1]
     assert correct / evaluation.unwrapped.num_examples >= 0.9
+
+
+@pytest.mark.parametrize("algorithm", ["maskable-ppo", "ppo"])
+@pytest.mark.parametrize("env_id, metric, margin", [("text_envs/Classify-v0", "accuracy", 0.12),
+                                                    ("text_envs/NER-v0", "mean_return", 1.5)])
+def test_sb3_beats_random_on_the_embedded_sets(algorithm, env_id, metric, margin, tiny):
+    """The SB3 backend learns on the embedded sets as the native one does (tests/test_native.py):
+    MaskablePPO with masks, plain PPO with the penalty rule. NER's return counts the words tagged
+    right (margin: a factor over random); Classify's is the accuracy (margin: points over random)."""
+    from agents.baselines import RandomAgent
+    from text_envs import evaluate
+
+    kwargs = {"encoder": tiny, "cache_dir": None}
+    if algorithm == "ppo":
+        kwargs["invalid_action"] = "penalty"
+    env = make_vec_env(env_id, n_envs=16, seed=0, env_kwargs=kwargs)
+    cls, policy = (MaskablePPO, MaskableTransformerPolicy) if algorithm == "maskable-ppo" else (PPO, TransformerPolicy)
+    model = cls(policy, env, n_steps=32, batch_size=128, n_epochs=10, learning_rate=1e-3, device="cpu", seed=0)
+    model.learn(16 * 32 * 8)
+    learned = evaluate(env_id, model, split="test", episodes=150, **kwargs)[metric]
+    random = evaluate(env_id, RandomAgent(0), split="test", episodes=150, **kwargs)[metric]
+    assert (learned > margin * random) if metric == "mean_return" else (learned > random + margin), (learned, random)

@@ -171,14 +171,16 @@ def _add_train(commands) -> None:
     train.add_argument("--algo", default="ppo", choices=ALGOS)
     train.add_argument("--backend", default="native", choices=BACKENDS,
                        help="native: our torch trainer on the torch vector env; sb3: Stable-Baselines3 / sb3-contrib")
-    train.add_argument("--timesteps", type=int, default=50_000, help="env steps in all (default 50,000)")
+    train.add_argument("--timesteps", type=int, default=None,
+                       help="env steps in all (default: per env, 200,000 for NER, 100,000 otherwise)")
     train.add_argument("--n-envs", type=int, default=16)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
     train.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
     train.add_argument("--observation", default="compact", choices=("compact", "sequence", "tokens"))
     train.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    train.add_argument("--eval-every", type=int, default=10_000, help="env steps between validation scores")
+    train.add_argument("--eval-every", type=int, default=None,
+                       help="env steps between validation scores (default: a tenth of the run)")
     train.add_argument("--eval-episodes", type=int, default=200, help="validation examples per evaluation")
     train.add_argument("--run-dir", default=None, help="default: runs/ENV-ALGO-BACKEND-seedSEED")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -187,7 +189,7 @@ def _add_train(commands) -> None:
                        help="policy keyword, e.g. --policy arch=transformer --policy d_model=64")
     train.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
                        help="env keyword, e.g. --env-arg reward=entity_f1_delta")
-    train.add_argument("--supervised-epochs", type=int, default=3, help="epochs of the supervised baseline")
+    train.add_argument("--supervised-epochs", type=int, default=10, help="epochs of the supervised baseline")
     train.add_argument("--no-baselines", action="store_true", help="score only the agent")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
