@@ -79,6 +79,7 @@ class SupervisedAgent:
     def __init__(self, policy: ActorCritic, device: str | torch.device = "auto") -> None:
         self.device = resolve_device(device)
         self.policy = policy.to(self.device).eval()
+        self.samples_seen = 0  # (observation, gold action) pairs trained on: the env steps it cost
 
     @classmethod
     def fit(cls, env_id: str, *, env_kwargs: dict | None = None, policy_kwargs: dict | None = None,
@@ -106,6 +107,7 @@ class SupervisedAgent:
                 while not done:
                     action = env.expert_action()
                     batch.append((observation, info["action_mask"], action))
+                    agent.samples_seen += 1
                     if len(batch) == batch_size:
                         agent._step(optimizer, batch)
                         batch = []

@@ -124,6 +124,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from .play import play
+
+    make_kwargs = {"dataset": args.dataset, "split": args.split, "encoder": args.encoder}
+    play(args.env, seed=args.seed, episodes=args.episodes, index=args.index, show_gold=args.show_gold,
+         **make_kwargs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="text-envs", description="NLP tasks as Gymnasium environments.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=SPLITS)
     evaluate.add_argument("--episodes", type=int, default=None, help="only the first N examples (default: all)")
     evaluate.set_defaults(run=_evaluate)
+    _add_play(commands)
     return parser
 
 
@@ -193,6 +203,22 @@ def _add_train(commands) -> None:
     train.add_argument("--no-baselines", action="store_true", help="score only the agent")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
+
+
+def _add_play(commands) -> None:
+    play = commands.add_parser("play", help="play an episode yourself in the terminal",
+                                description="Play an environment's episodes yourself: see the text, type actions "
+                                            "by name or number ('help' in the game), get the rewards, the "
+                                            "metrics and what the expert would have done.")
+    play.add_argument("env", help="an env id: NER, NER-v0 or text_envs/NER-v0")
+    play.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
+    play.add_argument("--split", default="train", choices=SPLITS)
+    play.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    play.add_argument("--seed", type=int, default=None, help="seed of the example sampler")
+    play.add_argument("--episodes", type=int, default=1)
+    play.add_argument("--index", type=int, default=None, help="play this example (then the next ones)")
+    play.add_argument("--show-gold", action="store_true", help="show the gold answer while playing")
+    play.set_defaults(run=_play)
 
 
 def main(argv: list[str] | None = None) -> int:
