@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,10 @@ class Task:
     dataset: str  # "embedded" or a path under the data root
     timesteps: int
     env_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def env_id(self) -> str:
+        return f"text_envs/{self.env}-v0"
 
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -69,11 +74,11 @@ def run_task(name: str, task: Task, args, out: Path) -> dict[str, list[dict]]:
     import gymnasium as gym
 
     from agents.baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
-    from agents.train import RunConfig, train
+    from agents.train import RunConfig, task_of, train
     from text_envs import evaluate
 
     dataset = task.dataset if task.dataset == "embedded" else str(args.data / task.dataset)
-    env_id = f"text_envs/{task.env}-v0"
+    env_id = task.env_id
     common = {"dataset": dataset, "encoder": args.encoder, **task.env_kwargs}
     timesteps = args.timesteps or task.timesteps
     rows: dict[str, list[dict]] = {}
@@ -84,8 +89,7 @@ def run_task(name: str, task: Task, args, out: Path) -> dict[str, list[dict]]:
         print(f"  {name} {agent}: " + ", ".join(f"{k}={v:.3f}" for k, v in scores.items()
                                                  if isinstance(v, float)), flush=True)
 
-    config = RunConfig(env=env_id, dataset=dataset, encoder=args.encoder, device=args.device)
-    task_name = config.task
+    task_name = task_of(env_id)
     if "heuristic" in args.agents and task_name in HEURISTICS:
         add(HEURISTICS[task_name], heuristic_scores(task_name, dataset, "test"))
     if "oracle" in args.agents and task_name == "summarization":
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: benchmarks/results/leaderboard[-quick])")
     args = parser.parse_args(argv)
     import text_envs  # noqa: F401  (registers the ids)
-    from agents.train import HEADLINE, RunConfig
+    from agents.train import HEADLINE, task_of
 
     catalogue = QUICK_TASKS if args.quick else REAL_TASKS
     names = args.tasks or list(catalogue)
@@ -182,12 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(__file__).parent / "results" / ("leaderboard-quick" if args.quick else "leaderboard")
     out.mkdir(parents=True, exist_ok=True)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else platform.machine()
-    command = "python benchmarks/leaderboard.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    command = "python benchmarks/leaderboard.py " + " ".join(argv if argv is not None else sys.argv[1:])
     header = [f"# Leaderboard{' (quick)' if args.quick else ''}", "",
               f"`{command.strip()}`", "",
-              f"{time.strftime('%Y-%m-%d')}; {device}; torch {torch.__version__}; encoder {args.encoder}; "
-              f"seeds {args.seeds}. Test-split metrics, mean ± std over seeds; env steps and training seconds "
-              f"per run (RL: without evaluation time).", ""]
+              (f"{time.strftime('%Y-%m-%d')}; {device}; torch {torch.__version__}; encoder {args.encoder}; "
+               f"seeds {args.seeds}. Test-split metrics, mean ± std over seeds; env steps and training seconds "
+               f"per run (RL: without evaluation time)."), ""]
     everything = {}
     sections = []
     for name in names:
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_task(name, task, args, out)
         everything[name] = rows
         sections.append(table(name, rows))
-        headline = HEADLINE[RunConfig(env=task.env).task]
+        headline = HEADLINE[task_of(task.env_id)]
         plot(name, rows, headline, out / f"{name}.png")
         sections.append(f"\n![{name} learning curves]({name}.png)\n")
         (out / "leaderboard.md").write_text("\n".join(header + sections) + "\n")

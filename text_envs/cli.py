@@ -64,11 +64,9 @@ def _info(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     from .envs.base import OBSERVATION_MODES
-    from .registration import NAMESPACE
+    from .registration import resolve_env_id
 
-    env_id = args.env if "/" in args.env else f"{NAMESPACE}/{args.env}"
-    if env_id not in gym.registry:
-        raise ValueError(f"unknown env {args.env!r}; `text-envs list` shows the registered ones")
+    env_id = resolve_env_id(args.env)
     print(env_id)
     print("=" * len(env_id))
     for observation in OBSERVATION_MODES:

@@ -17,7 +17,7 @@ import numpy as np
 from .envs.base import TextEnv
 from .metrics import corpus_scores
 from .records import canonical_split
-from .registration import NAMESPACE
+from .registration import resolve_env_id
 
 
 def _as_policy(policy: Any, deterministic: bool) -> Callable[[Any, np.ndarray], int]:
@@ -52,7 +52,7 @@ def evaluate(env: str | gym.Env, policy: Any, *, split: str | None = None, episo
     """Play ``policy`` on every example of a split (or the first ``episodes``) and score it.
 
     Args:
-        env: an env id (``"text_envs/NER-v0"`` or ``"NER-v0"``), made with ``split``
+        env: an env id (``"text_envs/NER-v0"``, ``"NER-v0"`` or ``"NER"``), made with ``split``
             (default ``"test"``) and ``make_kwargs``; or an env instance (a text-envs env,
             possibly wrapped), which is evaluated on its own split (``split``, if given,
             must name it).
@@ -60,8 +60,7 @@ def evaluate(env: str | gym.Env, policy: Any, *, split: str | None = None, episo
         deterministic: passed to ``predict`` of SB3 models.
     """
     if isinstance(env, str):
-        env_id = env if "/" in env else f"{NAMESPACE}/{env}"
-        env = gym.make(env_id, split=split or "test", **make_kwargs)
+        env = gym.make(resolve_env_id(env), split=split or "test", **make_kwargs)
     elif make_kwargs:
         raise TypeError(f"make arguments {sorted(make_kwargs)} only apply when env is an id")
     base = env.unwrapped

@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 from .envs.base import InvalidActionError, TextEnv
-from .registration import NAMESPACE
+from .registration import resolve_env_id
 
 QUIT = {"q", "quit", "exit"}
 _WIDTH = 100
@@ -43,14 +43,6 @@ _WIDTH = 100
 
 class Refused(ValueError):
     """An input that is not a valid action now; the message says why."""
-
-
-def resolve_env_id(name: str) -> str:
-    """``"NER"``, ``"NER-v0"`` or ``"text_envs/NER-v0"`` as the registered id."""
-    env_id = name if "/" in name else f"{NAMESPACE}/{name if '-v' in name else name + '-v0'}"
-    if env_id not in gym.registry:
-        raise ValueError(f"unknown env {name!r}; `text-envs list` shows the registered ones")
-    return env_id
 
 
 def _wrap(items: Sequence[str], prefix: str) -> str:

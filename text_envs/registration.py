@@ -24,6 +24,14 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
 }
 
 
+def resolve_env_id(name: str) -> str:
+    """``"NER"``, ``"NER-v0"`` or ``"text_envs/NER-v0"`` as the registered id (a clear error if none)."""
+    env_id = name if "/" in name else f"{NAMESPACE}/{name if '-v' in name else name + '-v0'}"
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown env {name!r}; `text-envs list` shows the registered ones")
+    return env_id
+
+
 def register_all() -> None:
     for name, (entry_point, _) in ENVIRONMENTS.items():
         env_id = f"{NAMESPACE}/{name}"
