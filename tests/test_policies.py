@@ -183,6 +183,20 @@ def test_qa_compact_rows_are_scored_by_one_shared_row_mlp(make_env):
     assert any(isinstance(m, nn.ReLU) for m in policy.trunk)
 
 
+def test_row_mlp_skips_padding_rows_exactly(make_env):
+    """Running the trunk on the non-blank rows only gives what running it on every row gives."""
+    env = make_env("QA", "compact")
+    policy = ActorCritic(env.observation_space, env.action_space, hidden_sizes=(16,))
+    obs, _ = rollout(env, steps=2)
+    assert (obs == 0).all(-1).any(), "the test needs padding rows"
+    logits, values = policy(obs)
+    features = policy.trunk(obs)  # every row, padding included
+    torch.testing.assert_close(logits, policy.actor(features).squeeze(-1))
+    torch.testing.assert_close(values, policy.critic(features.mean(1)).squeeze(-1))
+    logits.sum().backward()
+    assert all(p.grad is not None and p.grad.any() for p in policy.trunk.parameters())
+
+
 def test_finetune_keeps_pretrained_weights_and_has_no_dropout(make_env, tiny):
     env = make_env("NER", "tokens")
     policy = ActorCritic(env.observation_space, env.action_space, **SMALL)
