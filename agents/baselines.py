@@ -89,7 +89,9 @@ class SupervisedAgent:
 
         Each pass plays the expert through every example in a fresh random order and takes
         one Adam step per ``batch_size`` (observation, mask, expert action) triples, so
-        memory holds one batch at a time whatever the split's size.
+        memory holds one batch at a time whatever the split's size. The expert is
+        deterministic, so its actions are worked out in the first pass and replayed after
+        (Summarize's greedy ROUGE expert scores every sentence at every step).
         """
         env = gym.make(env_id, **(env_kwargs or {})).unwrapped
         torch.manual_seed(seed)
@@ -99,13 +101,18 @@ class SupervisedAgent:
         rng = np.random.default_rng(seed)
         agent.policy.train()
         bar = tqdm(total=epochs * env.num_examples, desc="supervised", unit="episode", disable=not progress)
+        expert: dict[int, list[int]] = {}  # example index -> the expert's actions, from the first pass
         for _ in range(epochs):
             batch: list[tuple] = []
-            for index in rng.permutation(env.num_examples):
-                observation, info = env.reset(options={"index": int(index)})
-                done = False
+            for index in map(int, rng.permutation(env.num_examples)):
+                observation, info = env.reset(options={"index": index})
+                actions = expert.setdefault(index, [])
+                step, done = 0, False
                 while not done:
-                    action = env.expert_action()
+                    if step == len(actions):
+                        actions.append(env.expert_action())
+                    action = actions[step]
+                    step += 1
                     batch.append((observation, info["action_mask"], action))
                     agent.samples_seen += 1
                     if len(batch) == batch_size:

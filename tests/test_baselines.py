@@ -61,3 +61,16 @@ def test_supervised_agent_beats_random_clearly(env_id, metric, margin):
     supervised = evaluate(env_id, agent, split="validation", episodes=150, **TINY)[metric]
     random = evaluate(env_id, RandomAgent(0), split="validation", episodes=150, **TINY)[metric]
     assert supervised > random + margin, (supervised, random)
+
+
+def test_supervised_fit_asks_the_expert_once_per_step_of_the_first_pass(monkeypatch):
+    """Later passes replay the expert's actions: Summarize's greedy ROUGE expert is slow."""
+    from text_envs.envs.summarize import SummarizeEnv
+
+    calls = []
+    expert_action = SummarizeEnv.expert_action
+    monkeypatch.setattr(SummarizeEnv, "expert_action", lambda self: calls.append(1) or expert_action(self))
+    kwargs = {**TINY, "split": "validation"}
+    agent = SupervisedAgent.fit("text_envs/Summarize-v0", env_kwargs=kwargs, epochs=3,
+                                policy_kwargs={"hidden_sizes": (16,)}, device="cpu")
+    assert agent.samples_seen == 3 * len(calls) > 0
