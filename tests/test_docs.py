@@ -48,6 +48,19 @@ def test_site_builds_with_every_page(site):
     assert "ner_ppo_learning_curve.png" in (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
 
 
+def test_leaderboard_page_shows_the_committed_tables_and_their_curves(site):
+    html = (site / "leaderboard" / "index.html").read_text(encoding="utf-8")
+    for folder in ("leaderboard", "leaderboard-quick"):
+        results = ROOT / "benchmarks" / "results" / folder
+        tasks = [path.name for path in (results / "records").iterdir()]
+        assert tasks, folder
+        for task in tasks:
+            assert task in html
+        for png in results.glob("*.png"):
+            assert (site / "leaderboard" / png.name).is_file() and png.name in html
+    assert "Against published numbers" in html
+
+
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_each_env_has_a_reference_page_naming_its_action_space(site, name):
     page = site / "reference" / name / "index.html"

@@ -26,7 +26,10 @@ def test_a_tiny_quick_run_writes_a_table_per_task_and_resumes_from_its_records(l
     assert leaderboard.main([*common, "--seeds", "0", "1", "--agents", "random", "heuristic", "supervised",
                              "ppo"]) == 0
     text = (tmp_path / "leaderboard.md").read_text()
-    lines = [line for line in text.splitlines() if line.startswith("|")]
+    overview, per_task = text.split("## Per task")
+    assert re.search(r"\| classification-embedded \| accuracy \| \d\.\d{3} \| \d\.\d{3} \(majority label\) \| "
+                     r"\d\.\d{3} \| \d\.\d{3} \|", overview), "the summary: random, heuristic, supervised, ppo"
+    lines = [line for line in per_task.splitlines() if line.startswith("|")]
     header, separator, *rows = lines
     assert header == "| agent | observation | seeds | accuracy | macro_f1 | env steps | train seconds |"
     assert separator.count("|") == header.count("|")
