@@ -214,16 +214,18 @@ def plot(name: str, rows: dict[str, list[dict]], headline: str, path: Path) -> N
 
     figure = Figure(figsize=(6, 4), dpi=100)
     axes = figure.add_subplot()
-    for (agent, observation), runs in rows.items():
+    for index, ((agent, observation), runs) in enumerate(rows.items()):
+        color = f"C{index % 10}"  # axhline does not advance the colour cycle
         label = agent if observation in ("-", "compact") else f"{agent}, {observation}"
         curves = [run["curve"] for run in runs if run["curve"]]
         if curves:
             length = min(len(c) for c in curves)
             steps = [curves[0][i][0] for i in range(length)]
             axes.plot(steps, np.mean([[c[i][1] for i in range(length)] for c in curves], axis=0), marker="o",
-                      label=f"{label} (validation)")
+                      color=color, label=f"{label} (validation)")
         elif headline in runs[0]["scores"]:
-            axes.axhline(np.mean([run["scores"][headline] for run in runs]), linestyle="--", label=f"{label} (test)")
+            axes.axhline(np.mean([run["scores"][headline] for run in runs]), linestyle="--", color=color,
+                         label=f"{label} (test)")
     axes.set(xlabel="env steps", ylabel=headline, title=name)
     axes.legend(loc="best", fontsize=7)
     figure.tight_layout()
