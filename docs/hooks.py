@@ -12,7 +12,9 @@
 * ``api.md``: the docstrings and signatures of ``agents.PPO``, ``agents.A2C`` and
   ``agents.ActorCritic``;
 * ``benchmarks.md``: the committed results in ``benchmarks/results/*.md`` and the learning
-  curve PNG (MkDocs serves only files under ``docs/``, so they are copied in here).
+  curve PNG (MkDocs serves only files under ``docs/``, so they are copied in here);
+* ``leaderboard/index.md``: ``benchmarks/results/leaderboard/README.md`` followed by the
+  generated real-data and ``--quick`` leaderboards, with their learning-curve PNGs.
 
 The nav entry ``reference/index.md`` is expanded into a section with every env page. Nothing
 is downloaded and nothing is written outside the site: the build runs offline.
@@ -380,6 +382,14 @@ def _demote(markdown: str) -> str:
     return "\n".join(out)
 
 
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s:]+\.md)\)")
+
+
+def _relink(markdown: str, page_for) -> str:
+    """Point the links between results files (right on GitHub) at the site pages showing them."""
+    return _MD_LINK.sub(lambda match: f"[{match[1]}]({page_for(match[2])})", markdown)
+
+
 def benchmarks_page() -> str:
     lines = ["# Benchmarks", "",
              ("The committed results in `benchmarks/results/`, with the commands and hardware that produced them "
@@ -390,7 +400,9 @@ def benchmarks_page() -> str:
              ("The learning curve of `text-envs train NER --algo ppo` (seed 0, embedded NER data, all-MiniLM-L6-v2 "
              "states, 200k env steps, on a 2-core CPU)."), ""]
     for path in sorted(RESULTS.glob("*.md")):
-        lines += [_demote(path.read_text(encoding="utf-8")).rstrip(), "", f"*Source: `benchmarks/results/{path.name}`*",
+        text = _relink(path.read_text(encoding="utf-8"),
+                       lambda target: "leaderboard/index.md" if target.startswith("leaderboard/") else "benchmarks.md")
+        lines += [_demote(text).rstrip(), "", f"*Source: `benchmarks/results/{path.name}`*",
                   ""]
     return "\n".join(lines)
 
@@ -420,12 +432,30 @@ def on_config(config):
     return config
 
 
+LEADERBOARDS = (RESULTS / "leaderboard", RESULTS / "leaderboard-quick")
+
+
+def leaderboard_page() -> str:
+    """``benchmarks/results/leaderboard/README.md`` (targets, comparison with published
+    numbers), then the generated tables of the real-data and quick leaderboards."""
+    lines = [_relink((RESULTS / "leaderboard" / "README.md").read_text(encoding="utf-8"),
+                     lambda target: "../benchmarks.md" if target.startswith("../") else "index.md").rstrip(), ""]
+    for folder in LEADERBOARDS:
+        if (folder / "leaderboard.md").exists():
+            lines += [_demote((folder / "leaderboard.md").read_text(encoding="utf-8")).rstrip(), "",
+                      f"*Source: `benchmarks/results/{folder.name}/leaderboard.md`*", ""]
+    return "\n".join(lines)
+
+
 def on_files(files, config):
-    generated = {**env_pages(), "cli.md": cli_page(), "api.md": api_page(), "benchmarks.md": benchmarks_page()}
+    generated = {**env_pages(), "cli.md": cli_page(), "api.md": api_page(), "benchmarks.md": benchmarks_page(),
+                 "leaderboard/index.md": leaderboard_page()}
     for src_uri, content in generated.items():
         if files.get_file_from_path(src_uri) is not None:
             raise ValueError(f"docs/{src_uri} exists, but the build generates it (docs/hooks.py): remove the file")
         files.append(File.generated(config, src_uri, content=content))
     for png in sorted(RESULTS.glob("*.png")):
         files.append(File.generated(config, f"benchmarks/{png.name}", abs_src_path=str(png)))
+    for png in sorted(png for folder in LEADERBOARDS for png in folder.glob("*.png")):
+        files.append(File.generated(config, f"leaderboard/{png.name}", abs_src_path=str(png)))
     return files
