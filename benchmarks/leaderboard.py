@@ -1,7 +1,7 @@
 """The leaderboard: every agent on every task, test-set metrics as mean ± std over seeds.
 
     python benchmarks/leaderboard.py                    # the real datasets in ../shared/data, 3 seeds
-    python benchmarks/leaderboard.py --quick            # the embedded sets, small budgets, a CPU, minutes
+    python benchmarks/leaderboard.py --quick            # the embedded sets: about 20 minutes on one CPU core
     python benchmarks/leaderboard.py --tasks ner-conll2003 --agents supervised ppo --seeds 0 1 2
     python benchmarks/leaderboard.py --tasks ner-conll2003 --agents supervised ppo --observation tokens
 
@@ -18,10 +18,13 @@ Every finished (task, agent, observation, seed) is saved at once as
 ``OUT/records/<task>/<agent>[-<observation>]-seed<N>.json`` with the command, hardware and
 versions that made it, and is not run again: an interrupted table resumes where it
 stopped, and several processes (``--tasks`` or ``--seeds`` apart) can fill one table side
-by side. Delete a record to redo it. After each task the runner rewrites, from all
-records in ``OUT``, ``OUT/leaderboard.md`` (a table per task: agent, observation, each
-metric as mean ± std, env steps and training seconds), ``OUT/leaderboard.json`` and
-``OUT/<task>.png`` (validation learning curves, mean over seeds, with the baselines).
+by side. Delete a record to redo it; a record does not know the settings that made it
+beyond its command, so runs with another ``--timesteps`` or ``--encoder`` belong in another
+``--out``. After each task the runner rewrites, from all records in ``OUT``,
+``OUT/leaderboard.md`` (a summary of each task's headline metric, then a table per task:
+agent, observation, each metric as mean ± std, env steps and training seconds),
+``OUT/leaderboard.json`` and ``OUT/<task>.png`` (validation learning curves, mean over
+seeds, with the baselines).
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ REAL_TASKS = {
     "classification-ag_news": Task("Classify", "classification/ag_news", 200_000),
     "classification-sst2": Task("Classify", "classification/sst2", 200_000),
 }
-QUICK_TASKS = {  # budgets for one CPU core: the whole quick table in about half an hour
+QUICK_TASKS = {  # budgets for one CPU core: the whole quick table in about 20 minutes
     "ner-embedded": Task("NER", "embedded", 50_000),
     "qa-embedded": Task("QA", "embedded", 8_000, compact_policy=ROW_POLICY),
     "summarization-embedded": Task("Summarize", "embedded", 10_000, {"max_picks": 3}, ROW_POLICY),
@@ -298,7 +301,8 @@ def write(out: Path, catalogue: dict[str, Task], quick: bool, encoder: str) -> s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="the embedded sets and small budgets (a CPU, minutes)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the embedded sets and small budgets (one CPU core, about 20 minutes)")
     parser.add_argument("--tasks", nargs="+", default=None, help="task names (default: all of the mode's)")
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0 1 2")
