@@ -125,7 +125,8 @@ class RunConfig:
         return kwargs
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: a crash leaves the old file."""
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
         handle.write(text)
     os.replace(handle.name, path)
@@ -301,8 +302,10 @@ def baseline_scores(config: RunConfig, split: str, *, progress: bool = False) ->
 def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = True, progress: bool = True) -> dict:
     """Train (or resume) the run in ``folder``, evaluate it and its baselines on the test split.
 
-    Returns ``{"agent": metrics, "<baseline>": metrics, ..., "env_steps", "seconds"}``,
-    also written to ``results.json`` / ``results.md``, with ``learning_curve.png``.
+    Returns ``{"results": {"agent": metrics, "<baseline>": metrics, ...}, "env_steps",
+    "seconds", "headline", "curve", "config", "hyperparameters"}`` (``curve``: the validation
+    headline metric at each evaluation, ``[[env steps, value], ...]``), also written to
+    ``results.json`` / ``results.md``, with ``learning_curve.png``.
     """
     from tqdm.auto import tqdm
 
@@ -316,7 +319,7 @@ def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = Tru
         if changed:
             raise ValueError(f"{folder} holds a run with different settings ({', '.join(changed)}); "
                              f"use another folder or the same settings to resume it")
-    _atomic_write_text(saved, json.dumps(as_dict, indent=2))
+    atomic_write_text(saved, json.dumps(as_dict, indent=2))
     backend = _Backend(config, folder)
     resumed = backend.build_or_resume()
     log = _Log(folder, backend.num_timesteps)
@@ -362,10 +365,11 @@ def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = Tru
     if baselines:
         results.update(baseline_scores(config, "test", progress=progress))
     summary = {"results": results, "env_steps": backend.num_timesteps, "seconds": round(elapsed, 1),
-               "headline": headline, "config": as_dict, "hyperparameters": config.hyperparameters}
-    _atomic_write_text(folder / "results.json", json.dumps(summary, indent=2))
+               "headline": headline, "config": as_dict, "hyperparameters": config.hyperparameters,
+               "curve": [[int(row["timesteps"]), float(row[f"validation_{headline}"])] for row in log.rows]}
+    atomic_write_text(folder / "results.json", json.dumps(summary, indent=2))
     table = results_table(summary)
-    _atomic_write_text(folder / "results.md", table + "\n")
+    atomic_write_text(folder / "results.md", table + "\n")
     plot_learning_curve(log.rows, headline, results, folder / "learning_curve.png",
                         title=f"{config.env} {config.algo} ({config.backend})")
     return summary

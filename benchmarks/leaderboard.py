@@ -115,7 +115,7 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
 
     from agents.baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
     from agents.tensors import resolve_device
-    from agents.train import RunConfig, task_of, train
+    from agents.train import RunConfig, atomic_write_text, task_of, train
     from text_envs import evaluate
 
     dataset = task.dataset if task.dataset == "embedded" else str(args.data / task.dataset)
@@ -140,9 +140,7 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
         observation = "-" if agent in OBSERVATION_FREE else args.observation
         record = {"agent": label, "observation": observation, "seed": seed, "scores": scores,
                   "env_steps": env_steps, "seconds": round(seconds, 1), "curve": curve or [], **made_with}
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(record, indent=1))
-        partial.replace(path)
+        atomic_write_text(path, json.dumps(record, indent=1))
         print(f"  {name} {label} ({observation}, seed {seed}): "
               + ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if isinstance(v, float)), flush=True)
 
@@ -169,10 +167,9 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
                                 dataset=dataset, encoder=args.encoder, device=args.device,
                                 observation=args.observation, eval_episodes=args.eval_episodes,
                                 env_kwargs=task.env_kwargs, policy_kwargs=policy)
-                runs = out / "runs" / name / path.stem
-                summary = train(run, runs, baselines=False, progress=False)
-                curve = [(int(r["timesteps"]), float(r[f"validation_{summary['headline']}"])) for r in _progress(runs)]
-                save(path, agent, seed, summary["results"]["agent"], summary["env_steps"], summary["seconds"], curve)
+                summary = train(run, out / "runs" / name / path.stem, baselines=False, progress=False)
+                save(path, agent, seed, summary["results"]["agent"], summary["env_steps"], summary["seconds"],
+                     summary["curve"])
 
 
 def load_records(out: Path, name: str) -> dict[tuple[str, str], list[dict]]:
@@ -186,12 +183,6 @@ def load_records(out: Path, name: str) -> dict[tuple[str, str], list[dict]]:
     for record in records:
         rows.setdefault((record["agent"], record["observation"]), []).append(record)
     return rows
-
-
-def _progress(folder: Path) -> list[dict]:
-    import csv
-    with open(folder / "progress.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def table(name: str, rows: dict[tuple[str, str], list[dict]]) -> str:

@@ -42,6 +42,7 @@ def test_resume_continues_from_the_checkpoint_and_drops_later_log_rows(tmp_path)
     summary = train(config(total_timesteps=512), tmp_path, baselines=False, progress=False)
     assert [int(r["timesteps"]) for r in rows(tmp_path)] == [256, 512]
     assert summary["env_steps"] == 512
+    assert summary["curve"] == [[int(r["timesteps"]), float(r["validation_accuracy"])] for r in rows(tmp_path)]
 
 
 def test_resume_refuses_a_folder_with_other_settings(tmp_path):
