@@ -20,39 +20,44 @@ bfloat16 autocast on any device, ``False`` turns it off. bfloat16 keeps float32'
 range, so no loss scaling is needed; logits and values are cast to float32 before the
 distribution, GAE and the losses, and the weights and optimizer state stay float32.
 
-Checkpoints. :meth:`save` writes one file atomically (a temporary file in the same folder,
-then ``os.replace``): the hyperparameters (schedules included, pickled with cloudpickle),
-the policy's class and keyword arguments, the policy and optimizer state dicts,
-``num_timesteps``, the random states (the sampling generator, and torch's global one,
-which dropout uses) and, when the env can give its state (``state_dict()``), the env's
-state and the last observation, so that ``load(path, env=env).learn(n,
-reset_num_timesteps=False)`` continues exactly where an uninterrupted run would be. Loading
-unpickles Python objects: load only checkpoints you trust (as with SB3's zip files).
+Checkpoints. :meth:`save` writes one file atomically (:func:`agents.checkpoints.atomic_write`)
+holding tensors and plain data only (see :mod:`agents.checkpoints`): a JSON spec (the
+algorithm, the hyperparameters with schedules as data, the policy class by name and its
+keyword arguments, the spaces), the policy and optimizer state dicts, ``num_timesteps``,
+the random states (the sampling generator, and torch's global one, which dropout uses) and,
+when the env can give its state (``state_dict()``), the env's state and the last
+observation, so that ``load(path, env=env).learn(n, reset_num_timesteps=False)`` continues
+exactly where an uninterrupted run would be. :meth:`load` reads it with PyTorch's
+restricted unpickler and imports nothing the file names: a policy class or schedule of
+your own comes back through ``custom_objects``, as in SB3.
 """
 
 from __future__ import annotations
 
 import inspect
 import io
+import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import cloudpickle
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .checkpoints import (CheckpointError, atomic_write, class_name, read_torch, resolve_policy_class,
+                          schedule_from_json, schedule_to_json, space_from_json, space_to_json, to_json)
 from .policies import ActorCritic, masked_distribution
 from .rollout import RolloutBatch, RolloutBuffer, map_observation
 from .schedules import ScheduleLike, as_schedule
 from .tensors import as_tensors, resolve_device
 
-CHECKPOINT_FORMAT = "text-envs-native-1"
+CHECKPOINT_FORMAT = "text-envs-native-2"
+#: the policy classes a checkpoint may name (others come back through ``load(custom_objects=...)``)
+POLICY_CLASSES = {class_name(ActorCritic): ActorCritic}
 MIXED_PRECISION = ("auto", True, False)
 Callback = Callable[[dict], Any]
 
@@ -358,25 +363,28 @@ class OnPolicyAlgorithm:
     # -- checkpoints ------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write everything needed to predict and to resume training to ``path``, atomically."""
-        spec = {"algorithm": type(self).__name__, "hyperparameters": self.hyperparameters(),
-                "policy_class": self.policy_class, "observation_space": self.observation_space,
-                "action_space": self.action_space}
-        if self.policy_class is None:  # a policy handed over built: its constructor's arguments are unknown
-            spec["policy_module"] = _module_bytes(self.policy)
+        """Write everything needed to predict and to resume training to ``path``, atomically.
+
+        A policy handed over as an instance is saved by its weights only: loading needs the
+        instance back (``custom_objects={"policy": module}``), since a constructor's arguments
+        cannot be known from a built module."""
+        hyperparameters = self.hyperparameters()
+        schedules = {key: schedule_to_json(value) for key, value in hyperparameters.items() if callable(value)}
+        spec = {"algorithm": type(self).__name__, "schedules": schedules,
+                "hyperparameters": {key: value for key, value in hyperparameters.items() if key not in schedules},
+                "policy_class": None if self.policy_class is None else class_name(self.policy_class),
+                "observation_space": space_to_json(self.observation_space),
+                "action_space": space_to_json(self.action_space)}
         rng = {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
                "device_type": self.device.type}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        checkpoint = {"format": CHECKPOINT_FORMAT, "spec": cloudpickle.dumps(spec), "policy": self.policy.state_dict(),
-                      "optimizer": self.optimizer.state_dict(), "num_timesteps": self.num_timesteps, "rng": rng,
-                      "env": self._env_checkpoint()}
+        checkpoint = {"format": CHECKPOINT_FORMAT, "spec": to_json(spec, f"{type(self).__name__}'s settings"),
+                      "policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                      "num_timesteps": self.num_timesteps, "rng": rng, "env": self._env_checkpoint()}
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        folder = os.path.dirname(os.path.abspath(path))
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".partial-", suffix=".pt", delete=False) as handle:
-            handle.write(buffer.getvalue())
-        os.replace(handle.name, path)
+        atomic_write(path, buffer.getvalue())
 
     def _env_checkpoint(self) -> dict | None:
         """The env's state and the observation it is waiting on, when both exist."""
@@ -386,30 +394,51 @@ class OnPolicyAlgorithm:
         return {"state": state_dict(), "last_obs": self._last_obs, "last_masks": self._last_masks}
 
     @classmethod
-    def load(cls, path: str | os.PathLike, env=None, device: str | torch.device = "auto"):
+    def load(cls, path: str | os.PathLike, env=None, device: str | torch.device = "auto",
+             custom_objects: dict[str, Any] | None = None):
         """A model saved by :meth:`save`. With ``env`` it can train on: when the checkpoint holds the
         env's state and ``env`` has ``load_state_dict(state)`` (given the state as saved, on the CPU),
         the env is put back in it and training resumes exactly; otherwise the next ``learn`` starts
-        new episodes. ``device="auto"``: ``env``'s device, else CUDA
-        when there is one."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a text-envs native checkpoint (format {checkpoint.get('format')!r})")
-        spec = cloudpickle.loads(checkpoint["spec"])
+        new episodes. ``device="auto"``: ``env``'s device, else CUDA when there is one.
+
+        Nothing in the file is run or imported (see :mod:`agents.checkpoints`). What a file cannot
+        hold comes back through ``custom_objects``, as in SB3: ``"policy_class"`` (a policy class
+        of your own), ``"policy"`` (a policy that was handed over built: an instance of the same
+        architecture, whose weights are then loaded), or a hyperparameter's name (a schedule
+        function of your own). A damaged file raises :class:`~agents.checkpoints.CheckpointError`."""
+        custom_objects = dict(custom_objects or {})
+        checkpoint = read_torch(path)
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+            found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+            raise CheckpointError(f"{path} is not a text-envs native checkpoint of format {CHECKPOINT_FORMAT!r} "
+                                  f"(found {found!r})")
+        try:
+            spec = json.loads(checkpoint["spec"])
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: its spec is not valid JSON ({err})") from err
         if spec["algorithm"] not in {klass.__name__ for klass in cls.__mro__}:
             raise ValueError(f"{path} holds a {spec['algorithm']} model, not a {cls.__name__} one")
-        saved = spec["hyperparameters"]
+        saved = {**spec["hyperparameters"], **{key: schedule_from_json(key, value, custom_objects, path)
+                                               for key, value in spec["schedules"].items()}}
+        observation_space, action_space = (space_from_json(spec[key]) for key in ("observation_space", "action_space"))
         # the policy is built here, and a ready env is not made from env_kwargs: put both back after
         hyperparameters = dict(saved, policy_kwargs=None, env_kwargs=None if env is not None else saved["env_kwargs"])
         if spec["policy_class"] is None:
-            policy = torch.load(io.BytesIO(spec["policy_module"]), map_location="cpu", weights_only=False)
+            if not isinstance(custom_objects.get("policy"), nn.Module):
+                raise CheckpointError(f"{path} was trained with a policy handed over as an instance; pass one of the "
+                                      f"same architecture: load(..., custom_objects={{'policy': module}})")
+            policy_class, policy = None, custom_objects["policy"]
         else:
-            policy = spec["policy_class"](spec["observation_space"], spec["action_space"], **saved["policy_kwargs"])
-        policy.load_state_dict(checkpoint["policy"])
+            policy_class = resolve_policy_class(spec["policy_class"], POLICY_CLASSES, custom_objects, path)
+            policy = policy_class(observation_space, action_space, **saved["policy_kwargs"])
+        try:
+            policy.load_state_dict(checkpoint["policy"])
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: the saved weights do not fit the policy ({err})") from err
         model = cls(policy, env, device=device, **hyperparameters)
-        model.policy_class, model.policy_kwargs, model.env_kwargs = (spec["policy_class"], saved["policy_kwargs"],
+        model.policy_class, model.policy_kwargs, model.env_kwargs = (policy_class, saved["policy_kwargs"],
                                                                      saved["env_kwargs"])
-        model.observation_space, model.action_space = spec["observation_space"], spec["action_space"]
+        model.observation_space, model.action_space = observation_space, action_space
         model.optimizer.load_state_dict(checkpoint["optimizer"])
         model.num_timesteps = checkpoint["num_timesteps"]
         model._restore_rng(checkpoint["rng"])
@@ -429,10 +458,3 @@ class OnPolicyAlgorithm:
         if "cuda" in rng:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
 
-
-
-def _module_bytes(module: nn.Module) -> bytes:
-    """A whole module pickled with ``torch.save`` (so ``torch.load(map_location=...)`` can move it)."""
-    buffer = io.BytesIO()
-    torch.save(module, buffer)
-    return buffer.getvalue()

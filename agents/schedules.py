@@ -1,7 +1,7 @@
 """Hyperparameter schedules: functions of ``progress_remaining`` (1 at the start of training, 0 at the end).
 
 The convention is SB3's, so a schedule written for SB3 works here unchanged. Schedules are
-small classes rather than closures so that a saved model pickles them by reference.
+small classes rather than closures so that a checkpoint stores them as data (:mod:`agents.checkpoints`).
 """
 
 from __future__ import annotations

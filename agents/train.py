@@ -13,19 +13,30 @@ A run folder holds:
 
 Running the same command on the same folder resumes from the checkpoint: training goes
 on from its step count (rows of ``progress.csv`` written after it are dropped, so the log
-and the model agree) and the final table is as if it had never stopped. Ctrl-C saves a
-checkpoint first.
+and the model agree) and the final table is as if it had never stopped. Ctrl-C takes effect
+at the next update boundary: the model is saved there, where its state is whole (the
+native trainer's checkpoint then holds the envs' episodes in flight and the random
+states), so the resumed run is bit-identical to an uninterrupted one, as after a
+``kill -9`` (which resumes from the last evaluation's checkpoint). A second Ctrl-C stops at
+once without saving. One process at a time trains in a folder (a lock file), and partial
+files a killed run left are removed when the next one starts. Checkpoints hold tensors and
+plain data only (:mod:`agents.checkpoints`); loading a run folder runs no code from it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import fcntl
+import io
 import json
 import os
-import tempfile
+import signal
+import threading
 import time
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -34,6 +45,8 @@ from gymnasium.envs.registration import load_env_creator
 
 from text_envs import evaluate
 from text_envs.registration import resolve_env_id
+
+from .checkpoints import atomic_write, load_sb3, sweep_partials
 
 ALGOS = ("ppo", "a2c", "maskable-ppo")
 BACKENDS = ("native", "sb3")
@@ -125,13 +138,6 @@ class RunConfig:
         return kwargs
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: a crash leaves the old file."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-
-
 class _Backend:
     """The two ways to train, behind one small interface: build, learn a chunk, save, load."""
 
@@ -167,10 +173,19 @@ class _Backend:
         c = self.config
         return make_vec_env(c.env, n_envs=c.n_envs, seed=c.seed, env_kwargs=c.make_kwargs("train"))
 
+    def _new_sb3(self, env):
+        from .sb3 import MaskableTransformerPolicy, TransformerPolicy
+        c = self.config
+        policy = MaskableTransformerPolicy if c.algo == "maskable-ppo" else TransformerPolicy
+        # a copy: SB3's A2C adds its optimizer to the dict it is given
+        return self._sb3_class()(policy, env, seed=c.seed, device=c.device, policy_kwargs=dict(c.policy_kwargs),
+                                 **c.hyperparameters)
+
     # -- the interface ------------------------------------------------------------------------------
 
-    def build_or_resume(self) -> bool:
-        """The model, from the checkpoint when there is one; True if it resumed."""
+    def build_or_resume(self, *, trust_checkpoint: bool = False) -> bool:
+        """The model, from the checkpoint when there is one; True if it resumed. SB3 zips are read
+        without unpickling anything unless ``trust_checkpoint`` (see :func:`agents.checkpoints.load_sb3`)."""
         c = self.config
         if c.backend == "native":
             cls, env = self._native_class(), self._native_env()
@@ -180,30 +195,28 @@ class _Backend:
             self.model = cls("auto", env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs,
                              **c.hyperparameters)
             return False
-        from .sb3 import MaskableTransformerPolicy, TransformerPolicy
-        cls, env = self._sb3_class(), self._sb3_env()
+        env = self._sb3_env()
         if self.checkpoint.exists():
-            self.model = cls.load(self.checkpoint, env=env, device=c.device)
+            self.model = load_sb3(self._sb3_class(), self.checkpoint, env=env, device=c.device,
+                                  fresh=lambda: self._new_sb3(env), trust=trust_checkpoint)
             return True
-        policy = MaskableTransformerPolicy if c.algo == "maskable-ppo" else TransformerPolicy
-        self.model = cls(policy, env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs,
-                         **c.hyperparameters)
+        self.model = self._new_sb3(env)
         return False
 
     @property
     def num_timesteps(self) -> int:
         return int(self.model.num_timesteps)
 
-    def learn(self, steps: int, on_update) -> None:
+    def learn(self, steps: int, on_update: Callable[[int], bool]) -> None:
         """Train ``steps`` more env steps in one ``learn`` call (so learning-rate schedules span
         the whole run); ``on_update(num_timesteps)`` runs whenever the model is between two
-        updates, where evaluating or checkpointing it sees a consistent state."""
+        updates, where evaluating or checkpointing it sees a consistent state, and training
+        stops there when it returns False."""
         if self.config.backend == "native":
             def callback(stats: dict) -> bool:
                 if "episode_return" in stats:
                     self.returns.append(float(stats["episode_return"]))
-                on_update(self.num_timesteps)
-                return True
+                return on_update(self.num_timesteps)
             self.model.learn(steps, callback=callback, reset_num_timesteps=False)
             return
         from stable_baselines3.common.callbacks import BaseCallback
@@ -211,24 +224,29 @@ class _Backend:
         backend = self
 
         class Between(BaseCallback):
-            """SB3 trains right after ``_on_rollout_end``: ``_on_rollout_start`` is the point between updates."""
+            """SB3 trains right after ``_on_rollout_end``: ``_on_rollout_start`` is the point between
+            updates; a stop asked there takes effect at the rollout's first step (``_on_step``)."""
+
+            keep_going = True
 
             def _on_step(self) -> bool:
-                return True
+                return self.keep_going
 
             def _on_rollout_start(self) -> None:
                 if self.model.ep_info_buffer:
                     backend.returns.append(float(np.mean([info["r"] for info in self.model.ep_info_buffer])))
-                on_update(backend.num_timesteps)
+                self.keep_going = on_update(backend.num_timesteps)
 
         self.model.learn(steps, callback=Between(), reset_num_timesteps=False)
 
     def save(self) -> None:
-        """Write the checkpoint atomically: to a temporary name, then renamed over the old one."""
-        suffix = self.checkpoint.suffix
-        temporary = self.checkpoint.with_name(f".{self.checkpoint.stem}.partial{suffix}")
-        self.model.save(temporary)
-        os.replace(temporary, self.checkpoint)
+        """Write the checkpoint atomically: a crash while saving leaves the previous one whole."""
+        if self.config.backend == "native":
+            self.model.save(self.checkpoint)
+            return
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        atomic_write(self.checkpoint, buffer.getvalue())
 
     def take_returns(self) -> float | None:
         returns, self.returns = self.returns, []
@@ -256,11 +274,11 @@ class _Log:
             self.path.unlink(missing_ok=True)
             return
         fields = list(dict.fromkeys(key for row in self.rows for key in row))
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp", newline="") as f:
-            writer = csv.DictWriter(f, fields)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(f.name, self.path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write(self.path, text.getvalue())
 
     def add(self, row: dict) -> None:
         self.rows.append(row)
@@ -299,29 +317,110 @@ def baseline_scores(config: RunConfig, split: str, *, progress: bool = False) ->
     return rows
 
 
-def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = True, progress: bool = True) -> dict:
+class _Interrupt:
+    """Ctrl-C as a request: the first SIGINT sets :attr:`requested` (training stops at the next
+    update boundary, where the model can be saved whole); a second one raises at once.
+    Installed only in the main thread, the one Python delivers signals to."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ninterrupt: stopping after this update to save a checkpoint (Ctrl-C again to stop now, "
+              "without saving)", flush=True)
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+@contextlib.contextmanager
+def _run_folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock file while a run writes there: two processes training into one folder
+    would overwrite each other's checkpoints, and a partial file is stale only when no run is live."""
+    with open(folder / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"{folder} is in use by another text-envs process; wait for it to end or use "
+                             f"another run folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_config(folder: Path) -> dict:
+    """A run folder's ``config.json`` as a dict, or a ValueError naming the file and what is wrong."""
+    path = folder / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{folder} is not a run folder (no config.json); pass the folder `text-envs train` "
+                                f"wrote")
+    try:
+        saved = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); it was changed by hand or cut: restore it, or "
+                         f"start the run in a new folder") from err
+    fields = {field.name for field in dataclasses.fields(RunConfig)}
+    if not isinstance(saved, dict) or "env" not in saved or set(saved) - fields:
+        unknown = sorted(set(saved) - fields) if isinstance(saved, dict) else []
+        raise ValueError(f"{path} is not a run's config" + (f" (unknown keys: {', '.join(unknown)})" if unknown
+                                                             else ""))
+    return saved
+
+
+def _check_resumable(folder: Path, config: RunConfig, as_dict: dict) -> None:
+    """Refuse to resume ``folder`` with other settings, or with fewer steps than it was asked for."""
+    if not (folder / "config.json").exists():
+        return
+    previous = read_config(folder)
+    changed = sorted(key for key in as_dict if previous.get(key) != as_dict[key] and key != "total_timesteps")
+    if changed:
+        raise ValueError(f"{folder} holds a run with different settings ({', '.join(changed)}); "
+                         f"use another folder or the same settings to resume it")
+    if config.total_timesteps < previous["total_timesteps"]:
+        raise ValueError(f"{folder} holds a run of {previous['total_timesteps']} env steps; --timesteps "
+                         f"{config.total_timesteps} would shorten it: resume with {previous['total_timesteps']} or "
+                         f"more, or use another folder")
+
+
+def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = True, progress: bool = True,
+          trust_checkpoint: bool = False) -> dict:
     """Train (or resume) the run in ``folder``, evaluate it and its baselines on the test split.
 
     Returns ``{"results": {"agent": metrics, "<baseline>": metrics, ...}, "env_steps",
     "seconds", "headline", "curve", "config", "hyperparameters"}`` (``curve``: the validation
     headline metric at each evaluation, ``[[env steps, value], ...]``), also written to
-    ``results.json`` / ``results.md``, with ``learning_curve.png``.
+    ``results.json`` / ``results.md``, with ``learning_curve.png``. Ctrl-C saves at the next
+    update boundary, then raises ``KeyboardInterrupt`` (see the module docstring).
+    ``trust_checkpoint``: read an SB3 checkpoint with SB3's own unpickling loader.
     """
-    from tqdm.auto import tqdm
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    saved = folder / "config.json"
+    with _run_folder_lock(folder):
+        sweep_partials(folder)
+        return _train_locked(config, folder, baselines=baselines, progress=progress,
+                             trust_checkpoint=trust_checkpoint)
+
+
+def _train_locked(config: RunConfig, folder: Path, *, baselines: bool, progress: bool,
+                  trust_checkpoint: bool) -> dict:
+    from tqdm.auto import tqdm
+
     as_dict = json.loads(json.dumps(dataclasses.asdict(config)))  # tuples as lists, as config.json holds them
-    if saved.exists():
-        previous = json.loads(saved.read_text())
-        changed = sorted(key for key in as_dict if previous.get(key) != as_dict[key] and key != "total_timesteps")
-        if changed:
-            raise ValueError(f"{folder} holds a run with different settings ({', '.join(changed)}); "
-                             f"use another folder or the same settings to resume it")
-    atomic_write_text(saved, json.dumps(as_dict, indent=2))
+    _check_resumable(folder, config, as_dict)
+    atomic_write(folder / "config.json", json.dumps(as_dict, indent=2))
     backend = _Backend(config, folder)
-    resumed = backend.build_or_resume()
+    resumed = backend.build_or_resume(trust_checkpoint=trust_checkpoint)
     log = _Log(folder, backend.num_timesteps)
     elapsed = float(log.rows[-1]["seconds"]) if log.rows else 0.0
     headline = HEADLINE[config.task]
@@ -342,21 +441,31 @@ def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = Tru
         clock["next"] = _next_eval(backend.num_timesteps, config)
         clock["started"] = time.perf_counter()
 
-    def on_update(num_timesteps: int) -> None:
+    def on_update(num_timesteps: int) -> bool:
         bar.update(min(num_timesteps, config.total_timesteps) - bar.n)
         if num_timesteps >= clock["next"]:
             checkpoint()
+        elif interrupt.requested:
+            backend.save()
+        if interrupt.requested:
+            clock["saved"] = num_timesteps
+        return not interrupt.requested
 
+    interrupt = _Interrupt()
     try:
-        if backend.num_timesteps < config.total_timesteps:
-            backend.learn(config.total_timesteps - backend.num_timesteps, on_update)
-        if not log.rows or int(log.rows[-1]["timesteps"]) < backend.num_timesteps:
-            checkpoint()
+        with interrupt:
+            if backend.num_timesteps < config.total_timesteps:
+                backend.learn(config.total_timesteps - backend.num_timesteps, on_update)
+            if interrupt.requested:
+                raise KeyboardInterrupt
+            if not log.rows or int(log.rows[-1]["timesteps"]) < backend.num_timesteps:
+                checkpoint()
     except KeyboardInterrupt:
-        backend.save()
         bar.close()
         log.close()
-        print(f"\ninterrupted: checkpoint at step {backend.num_timesteps} in {folder}; run the same command to resume")
+        saved = (f"checkpoint at step {clock['saved']}" if "saved" in clock
+                 else "stopped without saving (the last checkpoint stands)")
+        print(f"\ninterrupted: {saved} in {folder}; run the same command to resume")
         raise
     bar.close()
     log.close()
@@ -367,9 +476,9 @@ def train(config: RunConfig, folder: str | os.PathLike, *, baselines: bool = Tru
     summary = {"results": results, "env_steps": backend.num_timesteps, "seconds": round(elapsed, 1),
                "headline": headline, "config": as_dict, "hyperparameters": config.hyperparameters,
                "curve": [[int(row["timesteps"]), float(row[f"validation_{headline}"])] for row in log.rows]}
-    atomic_write_text(folder / "results.json", json.dumps(summary, indent=2))
+    atomic_write(folder / "results.json", json.dumps(summary, indent=2))
     table = results_table(summary)
-    atomic_write_text(folder / "results.md", table + "\n")
+    atomic_write(folder / "results.md", table + "\n")
     plot_learning_curve(log.rows, headline, results, folder / "learning_curve.png",
                         title=f"{config.env} {config.algo} ({config.backend})")
     return summary
@@ -404,23 +513,22 @@ def plot_learning_curve(rows: list[dict], headline: str, results: dict, path: Pa
     axes.set(xlabel="env steps", ylabel=headline, title=title)
     axes.legend(loc="best", fontsize=8)
     figure.tight_layout()
-    temporary = path.with_name(f".{path.stem}.partial.png")
-    figure.savefig(temporary)
-    os.replace(temporary, path)
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
+    atomic_write(path, image.getvalue())
 
 
-def evaluate_run(folder: str | os.PathLike, *, split: str = "test", episodes: int | None = None) -> dict[str, float]:
-    """Load a run folder's checkpoint and score it on ``split`` with the run's own env settings."""
+def evaluate_run(folder: str | os.PathLike, *, split: str = "test", episodes: int | None = None,
+                 trust_checkpoint: bool = False) -> dict[str, float]:
+    """Load a run folder's checkpoint and score it on ``split`` with the run's own env settings.
+    Nothing in the folder is unpickled unless ``trust_checkpoint`` (an SB3 zip holding entries
+    that cannot be rebuilt from the run's settings)."""
     folder = Path(folder)
     if folder.is_file():
         folder = folder.parent
-    saved = folder / "config.json"
-    if not saved.exists():
-        raise FileNotFoundError(f"{folder} is not a run folder (no config.json); pass the folder `text-envs train` "
-                                f"wrote")
-    config = RunConfig(**json.loads(saved.read_text()))
+    config = RunConfig(**read_config(folder))
     backend = _Backend(config, folder)
     if not backend.checkpoint.exists():
         raise FileNotFoundError(f"{folder} has no checkpoint yet ({backend.checkpoint.name})")
-    backend.build_or_resume()
+    backend.build_or_resume(trust_checkpoint=trust_checkpoint)
     return _scores(config, backend.model, split, episodes)

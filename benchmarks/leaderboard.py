@@ -114,8 +114,9 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
     import gymnasium as gym
 
     from agents.baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
+    from agents.checkpoints import atomic_write
     from agents.tensors import resolve_device
-    from agents.train import RunConfig, atomic_write_text, task_of, train
+    from agents.train import RunConfig, task_of, train
     from text_envs import evaluate
 
     dataset = task.dataset if task.dataset == "embedded" else str(args.data / task.dataset)
@@ -140,7 +141,7 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
         observation = "-" if agent in OBSERVATION_FREE else args.observation
         record = {"agent": label, "observation": observation, "seed": seed, "scores": scores,
                   "env_steps": env_steps, "seconds": round(seconds, 1), "curve": curve or [], **made_with}
-        atomic_write_text(path, json.dumps(record, indent=1))
+        atomic_write(path, json.dumps(record, indent=1))
         print(f"  {name} {label} ({observation}, seed {seed}): "
               + ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if isinstance(v, float)), flush=True)
 

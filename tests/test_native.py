@@ -204,13 +204,17 @@ def test_bad_arguments(classify_env):
 @pytest.mark.parametrize("algo", [PPO, A2C])
 def test_save_load_predict_gives_the_same_actions(classify_env, algo, tmp_path):
     extra = {"batch_size": 16} if algo is PPO else {}
-    model = algo("auto", _vec(classify_env, 4), seed=0, device="cpu", n_steps=8, **extra,
-                 learning_rate=lambda progress: 1e-3 * progress)  # a lambda schedule must survive saving
+    def schedule(progress):
+        return 1e-3 * progress
+
+    model = algo("auto", _vec(classify_env, 4), seed=0, device="cpu", n_steps=8, **extra, learning_rate=schedule)
     model.learn(64)
     path = tmp_path / "model.pt"
     model.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary file left behind
-    loaded = algo.load(path, device="cpu")  # without an env: enough to predict
+    with pytest.raises(ValueError, match="learning_rate=.*schedule.*custom_objects"):  # a file holds no code
+        algo.load(path, device="cpu")
+    loaded = algo.load(path, device="cpu", custom_objects={"learning_rate": schedule})  # no env: enough to predict
     assert loaded.num_timesteps == 64 and loaded.learning_rate(0.5) == pytest.approx(5e-4)
     observations = np.stack([classify_env.reset(seed=i)[0] for i in range(20)])
     np.testing.assert_array_equal(loaded.predict(observations, deterministic=True)[0],

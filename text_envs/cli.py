@@ -104,7 +104,8 @@ def _train(args: argparse.Namespace) -> int:
                        supervised_epochs=args.supervised_epochs)
     run_dir = args.run_dir or f"runs/{config.env.split('/')[-1]}-{config.algo}-{config.backend}-seed{config.seed}"
     try:
-        summary = train(config, run_dir, baselines=not args.no_baselines, progress=not args.quiet)
+        summary = train(config, run_dir, baselines=not args.no_baselines, progress=not args.quiet,
+                        trust_checkpoint=args.trust_checkpoint)
     except KeyboardInterrupt:
         return 130
     print(results_table(summary))
@@ -115,7 +116,8 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from agents.train import evaluate_run
 
-    scores = evaluate_run(args.folder, split=args.split, episodes=args.episodes)
+    scores = evaluate_run(args.folder, split=args.split, episodes=args.episodes,
+                          trust_checkpoint=args.trust_checkpoint)
     width = max(map(len, scores))
     for key, value in scores.items():
         print(f"{key.ljust(width)}  {value:.4f}" if isinstance(value, float) else f"{key.ljust(width)}  {value}")
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", metavar="RUN", help="a run folder written by `text-envs train` (or its checkpoint file)")
     evaluate.add_argument("--split", default="test", choices=SPLITS)
     evaluate.add_argument("--episodes", type=int, default=None, help="only the first N examples (default: all)")
+    _add_trust(evaluate)
     evaluate.set_defaults(run=_evaluate)
     _add_play(commands)
     return parser
@@ -200,7 +203,15 @@ def _add_train(commands) -> None:
     train.add_argument("--supervised-epochs", type=int, default=10, help="epochs of the supervised baseline")
     train.add_argument("--no-baselines", action="store_true", help="score only the agent")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_trust(train)
     train.set_defaults(run=_train)
+
+
+def _add_trust(command) -> None:
+    command.add_argument("--trust-checkpoint", action="store_true",
+                         help="let Stable-Baselines3 unpickle a checkpoint.zip holding entries text-envs cannot "
+                              "rebuild from the run's settings; unpickling can run code: only for files whose "
+                              "maker you trust (native checkpoints never need it)")
 
 
 def _add_play(commands) -> None:
@@ -223,11 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "splits", None) is None and args.command == "encode":
         args.splits = list(SPLITS)
+    from .cache import CacheError
+
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as err:  # bad input: say what, not a traceback
         print(f"text-envs {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (CacheError, OSError) as err:  # a fault of the machine (disk, permissions): one clear line too
+        print(f"text-envs {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
