@@ -24,6 +24,21 @@ class RecordError(ValueError):
     """A dataset example is malformed; the message names the example and the problem."""
 
 
+class TagSequenceError(RecordError):
+    """A tag sequence breaks IOB2: an ``I-X`` opens an entity (as IOB1 data does).
+
+    ``token`` is the index of that tag, so a loader can name the line it came from and
+    say how to read IOB1 data.
+    """
+
+    def __init__(self, message: str, token: int) -> None:
+        super().__init__(message)
+        self.token = token
+
+    def __reduce__(self):  # picklable (e.g. out of a worker process) with its token
+        return type(self), (str(self), self.token)
+
+
 def canonical_split(split: str) -> str:
     """Map a split name or a common alias (valid, dev, val) to train/validation/test."""
     try:
@@ -69,9 +84,47 @@ def entity_type(tag: str) -> str | None:
     """
     if tag == "O":
         return None
-    if len(tag) > 2 and tag[1] == "-" and tag[0] in "BI":
+    if is_bio_tag(tag):
         return tag[2:]
     raise RecordError(f"tag {tag!r} is not a BIO tag (expected O, B-TYPE or I-TYPE)")
+
+
+def is_bio_tag(tag: object) -> bool:
+    """Whether ``tag`` is O, B-TYPE or I-TYPE (see :func:`entity_type`)."""
+    return tag == "O" or (isinstance(tag, str) and len(tag) > 2 and tag[1] == "-" and tag[0] in "BI")
+
+
+def iob2_violation(tags: Sequence[str]) -> int | None:
+    """The index of the first ``I-X`` that opens an entity, or None if ``tags`` are valid IOB2.
+
+    IOB2 (what records hold, and what the NER env's action mask enforces) opens every
+    entity with ``B-X``; an ``I-X`` may only follow ``B-X`` or ``I-X``. IOB1 (CoNLL-2003's
+    original scheme) opens entities with ``I-X``, so IOB1 data fails here at its first entity.
+    """
+    return next(_entity_opening_i_tags(tags), None)
+
+
+def iob1_to_iob2(tags: Sequence[str]) -> tuple[str, ...]:
+    """IOB1 tags as IOB2: every ``I-X`` that opens an entity becomes ``B-X``; nothing else changes.
+
+    In IOB1 ``B-X`` only separates two adjacent X entities and already opens the second, so
+    it stays; valid IOB2 tags come back unchanged.
+    """
+    converted = list(tags)
+    for index in _entity_opening_i_tags(tags):
+        converted[index] = "B-" + tags[index][2:]
+    return tuple(converted)
+
+
+def _entity_opening_i_tags(tags: Sequence[str]) -> Iterator[int]:
+    """Indices of the ``I-X`` tags that follow neither ``B-X`` nor ``I-X`` (non-BIO tags are skipped:
+    :func:`entity_type` names those)."""
+    previous = None
+    for index, tag in enumerate(tags):
+        kind = tag[2:] if is_bio_tag(tag) and tag != "O" else None
+        if kind is not None and tag[0] == "I" and kind != previous:
+            yield index
+        previous = kind
 
 
 def bio_tag_set(entity_types: Sequence[str]) -> tuple[str, ...]:
@@ -108,6 +161,13 @@ class TaggingRecord:
                 entity_type(tag)
             except RecordError as err:
                 raise RecordError(f"record {self.id!r}: token {i} ({self.tokens[i]!r}): {err}") from None
+        opening = iob2_violation(tags)
+        if opening is not None:
+            after = f"after {tags[opening - 1]!r}" if opening else "at the sentence start"
+            raise TagSequenceError(
+                f"record {self.id!r}: token {opening} ({self.tokens[opening]!r}): tag {tags[opening]!r} {after} "
+                f"opens an entity, which IOB2 tags do with B-{tags[opening][2:]} (an I- tag opening an entity is "
+                f"IOB1, the original CoNLL-2003 scheme)", opening)
         _set(self, "tags", tags)
 
     @property
@@ -146,7 +206,10 @@ class QARecord:
             raise RecordError(f"record {self.id!r}: no answers (unanswerable questions are not supported)")
         for i, answer in enumerate(answers):
             _text(self.id, f"answers[{i}].text", answer.text)
-            if not isinstance(answer.start, int) or not 0 <= answer.start <= len(self.context) - len(answer.text):
+            if not isinstance(answer.start, int) or isinstance(answer.start, bool):
+                raise RecordError(f"record {self.id!r}: answers[{i}] start {answer.start!r} is not an integer "
+                                  f"character offset")
+            if not 0 <= answer.start <= len(self.context) - len(answer.text):
                 raise RecordError(f"record {self.id!r}: answers[{i}] starts at {answer.start!r}, outside the "
                                   f"context of {len(self.context)} characters")
             found = self.context[answer.start:answer.end]

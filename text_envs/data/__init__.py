@@ -27,8 +27,9 @@ def load(task: str, dataset: str | os.PathLike = EMBEDDED, split: str = "train",
 
     ``options`` go to the source: e.g. ``labels=`` to fix a label set, ``format=`` to name a
     local file's format instead of guessing it from its name, ``seed=`` for the seeded split
-    of single-file datasets. See :func:`text_envs.data.local.load_local` and
-    :func:`text_envs.data.hub.load_hub`.
+    of single-file datasets, ``encoding=`` for local files that are not UTF-8,
+    ``tag_scheme="iob1"`` for local NER files in IOB1. See
+    :func:`text_envs.data.local.load_local` and :func:`text_envs.data.hub.load_hub`.
     """
     check_task(task)
     split = canonical_split(split)

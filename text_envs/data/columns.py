@@ -9,6 +9,7 @@ into validated records. Values are accepted in the shapes these sources use: tok
 or space-separated strings, integer labels with label names (ClassLabel) or label
 strings, SQuAD answers as a list of ``{text, answer_start}`` or as the hub's dict of lists
 (or JSON text of either, from a CSV cell), documents as sentence lists or as text to split.
+NER tags may be IOB1 (``tag_scheme="iob1"``): they are converted to the IOB2 records hold.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..records import Answer, ClassificationRecord, QARecord, Record, RecordError, SummarizationRecord, \
-    TaggingRecord, bio_tag_set, check_task, entity_type
+    TaggingRecord, bio_tag_set, check_task, entity_type, iob1_to_iob2
 from .sentences import split_paragraphs, split_sentences
 
 #: For each task, each role and the column names tried for it, in order.
@@ -33,6 +34,34 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 #: Roles a table may lack. QA needs ``answers``, or else ``answer`` + ``answer_start`` (one answer).
 OPTIONAL_ROLES = frozenset({"id", "title", "category", "answers", "answer", "answer_start"})
+#: How NER tags may be written: ``iob2`` (every entity opens with B-X; what records hold) or
+#: ``iob1`` (CoNLL-2003's original scheme: I-X opens an entity, B-X only separates two
+#: adjacent entities of the same type), converted to IOB2 on reading.
+TAG_SCHEMES = ("iob2", "iob1")
+
+
+def check_tag_scheme(tag_scheme: str) -> str:
+    """``tag_scheme`` if it is one of :data:`TAG_SCHEMES`, else a ValueError naming them."""
+    if tag_scheme not in TAG_SCHEMES:
+        raise ValueError(f"unknown tag_scheme {tag_scheme!r}; expected one of {', '.join(TAG_SCHEMES)}")
+    return tag_scheme
+
+
+def to_iob2(tags: Sequence[str], tag_scheme: str) -> tuple[str, ...]:
+    """Tags as IOB2: IOB1 converted (:func:`~text_envs.records.iob1_to_iob2`); IOB2 as given, for the
+    record to check."""
+    return iob1_to_iob2(tags) if tag_scheme == "iob1" else tuple(tags)
+
+
+def label_kind(value: Any) -> str:
+    """How a cell writes a label: ``"index"`` (an integer, or its digits in a text cell) or ``"name"``.
+
+    One table must write all its labels one way: read as given, ``1``/``0`` beside
+    ``"positive"``/``"negative"`` would be four classes. See :meth:`RowConverter.label_kind`.
+    """
+    is_index = (isinstance(value, int) and not isinstance(value, bool)) or \
+        (isinstance(value, str) and value.strip().isdigit())
+    return "index" if is_index else "name"
 
 
 def label_name(value: Any, names: Sequence[str] | None) -> str:
@@ -77,7 +106,7 @@ class RowConverter:
     """Turns rows of one table (a file, a hub split) into records of one task."""
 
     def __init__(self, task: str, available: Collection[str], *, columns: Mapping[str, str] | None = None,
-                 label_names: Sequence[str] | None = None, where: str = "table") -> None:
+                 label_names: Sequence[str] | None = None, tag_scheme: str = "iob2", where: str = "table") -> None:
         """Resolve the table's columns for ``task``.
 
         Args:
@@ -85,10 +114,12 @@ class RowConverter:
             available: the table's column names.
             columns: explicit ``{role: column}`` choices; the rest use :data:`ROLES`.
             label_names: names of integer labels/tags (index i -> ``label_names[i]``).
+            tag_scheme: how NER tags are written (:data:`TAG_SCHEMES`).
             where: names the table in error messages (a file path, a hub id and split).
         """
         self.task = check_task(task)
         self.label_names = tuple(label_names) if label_names is not None else None
+        self.tag_scheme = check_tag_scheme(tag_scheme)
         self.where = where
         self.columns = self._resolve(set(available), dict(columns or {}))
 
@@ -119,8 +150,9 @@ class RowConverter:
         return chosen
 
     def _get(self, row: Mapping[str, Any], role: str) -> Any:
+        """The row's value for a role; None for an optional role the table or this row lacks."""
         column = self.columns.get(role)
-        if column is None:
+        if column is None or (column not in row and role in OPTIONAL_ROLES):
             return None
         if column not in row:
             raise RecordError(f"no {column!r} value")
@@ -133,15 +165,29 @@ class RowConverter:
         build = getattr(self, f"_{self.task}")
         return build(row, record_id)
 
+    def label_kind(self, row: Mapping[str, Any]) -> str | None:
+        """The :func:`label_kind` of the row's label or NER tags (None for tasks without labels).
+
+        Call it on rows that made a record. A row whose tags mix the two kinds is an error;
+        the caller compares the kinds of a table's rows.
+        """
+        if self.task == "classification":
+            return label_kind(self._get(row, "label"))
+        if self.task != "ner":
+            return None
+        kinds = {label_kind(tag) for tag in _sequence(self._get(row, "tags"), "tags")}
+        if len(kinds) > 1:
+            raise RecordError("tags mix integer tag indices and tag names; write every tag one way")
+        return kinds.pop() if kinds else None
+
     def category(self, row: Mapping[str, Any]) -> str | None:
         """The row's category (summarisation), used to stratify seeded splits; None if no column."""
         value = self._get(row, "category")
         return None if value is None else str(value)
 
     def _ner(self, row: Mapping[str, Any], record_id: str) -> TaggingRecord:
-        tags = _sequence(self._get(row, "tags"))
-        return TaggingRecord(record_id, _sequence(self._get(row, "tokens")),
-                             tuple(label_name(tag, self.label_names) for tag in tags))
+        tags = [label_name(tag, self.label_names) for tag in _sequence(self._get(row, "tags"), "tags")]
+        return TaggingRecord(record_id, _sequence(self._get(row, "tokens"), "tokens"), to_iob2(tags, self.tag_scheme))
 
     def _qa(self, row: Mapping[str, Any], record_id: str) -> QARecord:
         if "answers" in self.columns:
@@ -154,7 +200,7 @@ class RowConverter:
     def _summarization(self, row: Mapping[str, Any], record_id: str) -> SummarizationRecord:
         title = _optional_text(self._get(row, "title"))
         document = self._get(row, "document")
-        source = document if isinstance(document, str) else " ".join(_sequence(document))
+        source = document if isinstance(document, str) else " ".join(map(str, _sequence(document, "document")))
         return SummarizationRecord(record_id, document_sentences(document, title),
                                    summary_sentences(self._get(row, "summary"), source), title=title)
 
@@ -170,7 +216,7 @@ def document_sentences(document: str | Sequence[str], title: str = "") -> tuple[
     paragraph equals ``title`` it is dropped, so the title is not a selectable sentence.
     """
     if not isinstance(document, str):
-        return _sequence(document)
+        return _sequence(document, "document")
     paragraphs = split_paragraphs(document)
     if title and paragraphs and paragraphs[0] == title.strip():
         paragraphs = paragraphs[1:]
@@ -186,18 +232,24 @@ def summary_sentences(summary: str | Sequence[str], source: str | None = None) -
     side of a glued quote a sentence ends.
     """
     if not isinstance(summary, str):
-        return _sequence(summary)
+        return _sequence(summary, "summary")
     return tuple(s for line in summary.splitlines()
                  for s in split_sentences(line, run_together=True, source=source))
 
 
-def _sequence(value: Any) -> tuple:
-    """A list cell as a tuple; a string cell as its whitespace-separated items."""
+def _sequence(value: Any, what: str) -> tuple:
+    """A list cell as a tuple; a string cell as its whitespace-separated items.
+
+    Anything else (a number, an object) is an error: ``tuple()`` of a dict would quietly
+    give its keys.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         return tuple(value.split())
-    return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise RecordError(f"{what} {value!r} must be a list or a space-separated string, got {type(value).__name__}")
 
 
 def _optional_text(value: Any) -> str:
