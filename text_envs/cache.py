@@ -11,24 +11,44 @@ about ``batch_tokens`` tokens so that padding is small, and run through the enco
 
 Where it is kept: in memory, or (with ``cache_dir``) as memory-mapped ``.npy`` files in a
 folder named by a fingerprint of (records, layout, encoder, max length, overflow rule,
-cache version). The folder is written under a temporary name and renamed into place, so a
-reader never sees half a cache. Its ``manifest.json`` records each array's shape, dtype,
-size and checksum; a truncated or corrupted file (a full disk, a crash before the page
-cache reached the disk, a stray edit) fails those checks on load and is rebuilt with a
+cache version). Either way the arrays are read-only: one encoding is shared by every env
+over the split, so a write through one env's view must fail rather than change the others'.
+
+On disk, an entry ``<entry>`` is written in a staging folder ``.tmp-<entry>`` beside it and
+renamed into place, so a reader never sees half a cache. Its ``manifest.json`` records each
+array's shape, dtype, size and checksum; a truncated or corrupted file (a crash before the
+page cache reached the disk, a stray edit) fails those checks on load and is rebuilt with a
 warning, never read. Encodings are also kept per process, so many envs over one split
 (a vector env) share one copy.
+
+Faults and concurrency:
+
+- *One writer per entry.* Reading takes no lock (a renamed-in entry never changes), but
+  building or repairing ``<entry>`` happens only while holding an exclusive ``flock`` on
+  ``.lock-<entry>``. When N processes start at once (SubprocVecEnv workers), one builds and
+  the others wait, then read its entry. A broken entry is renamed aside (atomically, so a
+  reader sees all of it or none) and deleted before the rebuild.
+- *Stale staging is swept.* ``.tmp-<entry>`` is only written by the holder of
+  ``.lock-<entry>``, so before each build every staging folder whose lock can be taken at
+  once is a dead build's leftover and is deleted; one whose lock is held is being written.
+- *A full disk is an error, not a crash.* The big arrays are not written through a writable
+  memory map (a write into a sparse mapped page on a full disk kills the process with
+  SIGBUS): their blocks are reserved up front (``posix_fallocate``) and filled with ordinary
+  writes, so a full disk fails before the encoder runs, as a :class:`CacheError` naming the
+  folder, the bytes needed and the fix. A failed build leaves no staging folder.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import warnings
 import weakref
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +56,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import xxhash
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: entries are still renamed into place, but builds are not serialised
+    fcntl = None
 
 from .encoders import Encoder, Tokenized
 from .records import TaskDataset
@@ -95,7 +120,7 @@ _ARRAYS = ("input_ids", "type_ids", "offsets", "word_ids", "sequence_ids", "toke
 
 
 class CacheError(RuntimeError):
-    """A cache folder failed its integrity checks."""
+    """A cache folder failed its integrity checks, or the cache could not be written there."""
 
 
 def default_cache_dir() -> Path:
@@ -214,8 +239,8 @@ def _entry_name(dataset: TaskDataset, fingerprint: str) -> str:
 
 def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
            cache_dir: str | os.PathLike | None = None, layout: str | None = None,
-           max_length: int | None = None, on_overflow: str = "truncate", batch_tokens: int | None = None, progress: bool = True,
-           verify: bool = True) -> EncodedSplit:
+           max_length: int | None = None, on_overflow: str = "truncate", batch_tokens: int | None = None,
+           progress: bool = True, verify: bool = True) -> EncodedSplit:
     """Encode a split once; later calls with the same inputs return the cached result.
 
     Args:
@@ -230,6 +255,11 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
         batch_tokens: padded tokens per forward batch (default 8,192 on CPU, 65,536 on GPU).
         progress: show a tqdm bar while encoding.
         verify: check every cached file's checksum on load (reads the whole file once).
+
+    Raises:
+        CacheError: the entry cannot be written in ``cache_dir`` (full disk, no permission),
+            or a damaged entry holds files that are not the cache's; the message names the
+            folder and the fix.
     """
     if not isinstance(encoder, Encoder):
         encoder = Encoder(encoder) if encoder is not None else Encoder()
@@ -247,17 +277,12 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
     if loaded is not None:
         return loaded
 
-    arrays = None
-    if folder is not None and folder.exists():
-        try:
-            arrays = _read(folder, fingerprint, verify=verify)
-        except CacheError as err:
-            warnings.warn(f"encoded cache at {folder} is unusable ({err}); rebuilding it", stacklevel=2)
-            _remove_entry(folder)
-    if arrays is None:
-        arrays = _build(dataset, encoder, layout, max_length, on_overflow, folder, key, fingerprint, batch_tokens,
-                        progress)
-    encoded = EncodedSplit(dataset, arrays, layout=layout, encoder_name=encoder.name, max_length=max_length, fingerprint=fingerprint, path=folder)
+    def build(staging: _Staging | None = None) -> dict:
+        return _build(dataset, encoder, layout, max_length, on_overflow, batch_tokens, progress, staging)
+
+    arrays = _frozen(build()) if folder is None else _load_or_build(folder, key, fingerprint, verify, build)
+    encoded = EncodedSplit(dataset, arrays, layout=layout, encoder_name=encoder.name, max_length=max_length,
+                           fingerprint=fingerprint, path=folder)
     _LOADED[registry_key] = encoded
     return encoded
 
@@ -326,7 +351,9 @@ def padded_batch(tokenized: Tokenized, segments: np.ndarray, pad_id: int):
     return input_ids, mask.astype(np.int64), type_ids, np.flatnonzero(mask), positions[mask]
 
 
-def _build(dataset, encoder, layout_name, max_length, on_overflow, folder, key, fingerprint, batch_tokens, progress):
+def _build(dataset, encoder, layout_name, max_length, on_overflow, batch_tokens, progress, staging=None) -> dict:
+    """Encode a split: the arrays in memory, or (with ``staging``) the small ones in memory and
+    the float16 states and pooled vectors as files being written in the staging folder."""
     import torch
     from tqdm.auto import tqdm
 
@@ -338,68 +365,312 @@ def _build(dataset, encoder, layout_name, max_length, on_overflow, folder, key, 
         batch_tokens = 65_536 if device.type == "cuda" else 8_192
     num_tokens, hidden = len(tokenized.input_ids), encoder.hidden_size
     starts = tokenized.starts
+    small = {"input_ids": tokenized.input_ids, "type_ids": tokenized.type_ids, "offsets": tokenized.offsets,
+             "word_ids": tokenized.word_ids, "sequence_ids": tokenized.sequence_ids,
+             "token_starts": starts, "truncated": tokenized.truncated, "segment_starts": segment_starts}
+    shapes = {"states": (num_tokens, hidden), "pooled": (len(tokenized), hidden)}
+    if staging is None:
+        big = {name: np.empty(shape, dtype=np.float16) for name, shape in shapes.items()}
+    else:
+        big = staging.allocate(small, shapes)
+    states, pooled = big["states"], big["pooled"]
 
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(folder.parent))) if folder is not None else None
+    pad_id = encoder.tokenizer.pad_token_id or 0
+    bar = tqdm(total=num_tokens, unit="tok", desc=f"encoding {dataset.task}/{dataset.split}",
+               disable=not progress, leave=False)
+    chunks = plan_chunks(starts, batch_tokens, chunk_tokens(hidden))
+    # page-locked host memory makes the device-to-host copy a fast DMA
+    host = torch.empty((max(int(starts[c.hi] - starts[c.lo]) for c in chunks), hidden), dtype=torch.float16,
+                       pin_memory=device.type == "cuda")
+    for chunk in chunks:
+        first = int(starts[chunk.lo])
+        # the chunk's output is gathered on the device, then copied to the host in one block
+        chunk_states = torch.empty((int(starts[chunk.hi]) - first, hidden), dtype=torch.float16, device=device)
+        chunk_pooled = torch.empty((chunk.hi - chunk.lo, hidden), dtype=torch.float16, device=device)
+        for segments in chunk.batches:
+            *batch, valid, rows = padded_batch(tokenized, segments, pad_id)
+            input_ids, mask, type_ids, valid, rows, segments = (
+                torch.from_numpy(a).to(device, non_blocking=True)
+                for a in (*batch, valid, rows - first, segments - chunk.lo))
+            out_states, out_pooled = encoder.forward(input_ids, mask, type_ids)
+            flat = out_states.reshape(-1, hidden).index_select(0, valid)
+            chunk_states.index_copy_(0, rows, flat.to(torch.float16))
+            chunk_pooled.index_copy_(0, segments, out_pooled.to(torch.float16))
+            bar.update(len(valid))
+        block = host[:len(chunk_states)]
+        block.copy_(chunk_states)
+        states[first:int(starts[chunk.hi])] = block.numpy()
+        pooled[chunk.lo:chunk.hi] = chunk_pooled.cpu().numpy()
+    bar.close()
+    return {**small, **big}
+
+
+def _frozen(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` made read-only. An encoding is shared by every env over the split (see
+    ``_LOADED``), so a write through a view one env handed out must raise, not change what
+    the others see; entries on disk are mapped read-only already."""
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
+# -- the entry on disk: locking, repair, staging ------------------------------------------
+
+STAGING_PREFIX, LOCK_PREFIX = ".tmp-", ".lock-"
+_FILES = frozenset((*(f"{name}.npy" for name in _ARRAYS), MANIFEST))
+_CANNOT_PREALLOCATE = {errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _load_or_build(folder: Path, key: dict, fingerprint: str, verify: bool, build) -> dict[str, np.ndarray]:
+    """The entry at ``folder``, read if it is sound, else built (or repaired) by one process.
+
+    Reading takes no lock: an entry renamed into place never changes. Building and repairing
+    happen under the entry's lock, and the entry is looked at again once the lock is held: when
+    N processes start at once, the first builds and the others wait, then read its entry (so
+    exactly one warns and rebuilds a broken one)."""
     try:
-        states = _allocate(staging, "states", (num_tokens, hidden))
-        pooled = _allocate(staging, "pooled", (len(tokenized), hidden))
-        pad_id = encoder.tokenizer.pad_token_id or 0
-        bar = tqdm(total=num_tokens, unit="tok", desc=f"encoding {dataset.task}/{dataset.split}",
-                   disable=not progress, leave=False)
-        chunks = plan_chunks(starts, batch_tokens, chunk_tokens(hidden))
-        # page-locked host memory makes the device-to-host copy a fast DMA
-        host = torch.empty((max(int(starts[c.hi] - starts[c.lo]) for c in chunks), hidden), dtype=torch.float16,
-                           pin_memory=device.type == "cuda")
-        for chunk in chunks:
-            first = int(starts[chunk.lo])
-            # the chunk's output is gathered on the device, then copied to the host in one block
-            chunk_states = torch.empty((int(starts[chunk.hi]) - first, hidden), dtype=torch.float16, device=device)
-            chunk_pooled = torch.empty((chunk.hi - chunk.lo, hidden), dtype=torch.float16, device=device)
-            for segments in chunk.batches:
-                *batch, valid, rows = padded_batch(tokenized, segments, pad_id)
-                input_ids, mask, type_ids, valid, rows, segments = (
-                    torch.from_numpy(a).to(device, non_blocking=True)
-                    for a in (*batch, valid, rows - first, segments - chunk.lo))
-                out_states, out_pooled = encoder.forward(input_ids, mask, type_ids)
-                flat = out_states.reshape(-1, hidden).index_select(0, valid)
-                chunk_states.index_copy_(0, rows, flat.to(torch.float16))
-                chunk_pooled.index_copy_(0, segments, out_pooled.to(torch.float16))
-                bar.update(len(valid))
-            block = host[:len(chunk_states)]
-            block.copy_(chunk_states)
-            states[first:int(starts[chunk.hi])] = block.numpy()
-            pooled[chunk.lo:chunk.hi] = chunk_pooled.cpu().numpy()
-        bar.close()
-        arrays = {"input_ids": tokenized.input_ids, "type_ids": tokenized.type_ids, "offsets": tokenized.offsets,
-                  "word_ids": tokenized.word_ids, "sequence_ids": tokenized.sequence_ids,
-                  "token_starts": starts, "truncated": tokenized.truncated,
-                  "segment_starts": segment_starts, "states": states, "pooled": pooled}
-        if folder is None:
-            return arrays
-        _write(staging, arrays, key, fingerprint)
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process finished the same entry first: use theirs
-            if not folder.exists():
-                raise
-        return _read(folder, fingerprint, verify=False)
+        return _read(folder, fingerprint, verify=verify)
+    except CacheError:
+        pass  # missing or damaged: decided under the lock, after any build we had to wait for
+    with _locked(_lock_path(folder.parent, folder.name)):
+        damaged = folder.exists()
+        if damaged:
+            try:
+                return _read(folder, fingerprint, verify=verify)
+            except CacheError as err:
+                warnings.warn(f"encoded cache at {folder} is unusable ({err}); rebuilding it", stacklevel=3)
+        _sweep(folder.parent, held=folder.name)
+        if damaged:
+            _discard(folder)
+        with _Staging(folder) as staging:
+            arrays = build(staging)
+            return staging.commit(arrays, key, fingerprint)
+
+
+def _lock_path(cache_dir: Path, entry: str) -> Path:
+    return cache_dir / f"{LOCK_PREFIX}{entry}"
+
+
+def _staging_path(folder: Path) -> Path:
+    return folder.parent / f"{STAGING_PREFIX}{folder.name}"
+
+
+@contextmanager
+def _locked(path: Path, *, wait: bool = True):
+    """Hold an exclusive ``flock`` on the file ``path`` (created, and removed on release).
+    Yields True; with ``wait=False`` yields False at once, holding nothing, if another
+    process (or another open of the file in this one) holds it.
+
+    Why flock rather than a pid in a file: the kernel drops the lock when its holder dies,
+    however it dies (kill -9, out of memory), so a lock is never stale and no liveness guess
+    is needed; pids are reused and mean nothing across containers or hosts that share a
+    cache folder. Without fcntl (not POSIX) nothing is locked: waiting is assumed to succeed
+    and trying fails, so no staging folder is ever swept there.
+    """
+    if fcntl is None:
+        yield wait
+        return
+    with _writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(path, wait)
+    if fd is None:
+        yield False
+        return
+    try:
+        yield True
     finally:
-        if staging is not None and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        _release(fd, path)
+
+
+def _acquire(path: Path, wait: bool) -> int | None:
+    """A descriptor holding the lock on the file now at ``path``, or None if it is held and
+    ``wait`` is False. The holder removes the file on release, so a waiter that then gets the
+    lock of a removed file sees that ``path`` no longer names it and locks the new one."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # read-write: flock over NFS needs it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _names(path, fd):
+            return fd
+        os.close(fd)
+
+
+def _release(fd: int, path: Path) -> None:
+    """Remove the lock file, then unlock it: a folder at rest holds no lock files."""
+    try:
+        if _names(path, fd):
+            path.unlink()
+    finally:
+        os.close(fd)
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` is the file open as ``fd``."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _sweep(cache_dir: Path, *, held: str) -> None:
+    """Delete staging folders left by builds that died (killed, out of memory, power cut), so
+    that a leftover cannot keep a full disk full. ``.tmp-<entry>`` is only written by the
+    holder of ``.lock-<entry>``, so one whose lock is free is garbage and one whose lock is
+    held is being written and stays; ``held`` names the entry whose lock the caller holds.
+    Best effort: a leftover that cannot be removed costs space, not correctness."""
+    for staging in cache_dir.iterdir():
+        if not staging.name.startswith(STAGING_PREFIX):
+            continue
+        entry = staging.name[len(STAGING_PREFIX):]
+        lock = nullcontext(True) if entry == held else _locked(_lock_path(cache_dir, entry), wait=False)
+        with suppress(CacheError), lock as free:
+            if free:
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def _discard(folder: Path) -> None:
+    """Delete a broken entry, after renaming it to its staging name: the rename is atomic, so a
+    reader without the lock sees the whole broken entry (and rejects it) or nothing, never a
+    half-deleted one, and a crash mid-delete leaves a staging folder that the next sweep takes.
+    Only an entry holding nothing but the cache's files is deleted."""
+    trash = _staging_path(folder)
+    with _writing(folder.parent):
+        foreign = sorted(path.name for path in folder.iterdir() if path.name not in _FILES)
+        if foreign:
+            raise CacheError(f"cannot rebuild the encoded cache at {folder}: it holds files that are not the "
+                             f"cache's ({', '.join(foreign)}); move them out of the folder or delete it")
+        os.rename(folder, trash)
+        shutil.rmtree(trash)
+
+
+@contextmanager
+def _writing(cache_dir: Path, needed: int | None = None):
+    """Turn a failed file operation in ``cache_dir`` into a one-line :class:`CacheError` that
+    names the folder and the fix (``needed``: the bytes the entry takes, for a full disk)."""
+    try:
+        yield
+    except OSError as err:
+        elsewhere = "point cache_dir (or $TEXT_ENVS_CACHE) at another folder"
+        if err.errno in _NO_SPACE:
+            needs = "" if needed is None else f" (needs {needed / 2**20:,.1f} MiB)"
+            message = f"no space left in {cache_dir} for the encoded cache{needs}: free some space there or {elsewhere}"
+        else:
+            fix = "make it writable or " if err.errno in _NOT_ALLOWED else ""
+            message = (f"cannot write the encoded cache in {cache_dir} ({err.strerror or err}): {fix}{elsewhere}, "
+                       f"or pass cache_dir=None to keep it in memory")
+        raise CacheError(message) from err
+
+
+class _Staging:
+    """A new entry being written in ``.tmp-<entry>`` beside its final place (the caller holds
+    the entry's lock throughout). :meth:`commit` renames it into place; leaving the ``with``
+    block any other way deletes it, so a failed build leaves nothing half-written."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = _staging_path(folder)
+        self.needed: int | None = None
+        self.files: list[_ArrayFile] = []
+
+    def __enter__(self) -> "_Staging":
+        with self.writing():
+            self.path.mkdir()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for file in self.files:
+            with suppress(OSError):  # after a failed write, flushing again fails again: the error is on its way
+                file.close()
+        shutil.rmtree(self.path, ignore_errors=True)  # after a commit nothing is left there
+
+    def writing(self):
+        return _writing(self.folder.parent, self.needed)
+
+    def allocate(self, small: dict[str, np.ndarray], shapes: dict[str, tuple[int, int]]) -> dict[str, "_ArrayFile"]:
+        """Write the small arrays and reserve the big float16 ones, so that all the space the
+        entry takes is claimed before the encoder runs and a full disk fails now."""
+        self.needed = (sum(array.nbytes for array in small.values())
+                       + sum(rows * cols * 2 for rows, cols in shapes.values()))
+        with self.writing():
+            for name, array in small.items():
+                np.save(self.path / f"{name}.npy", array)
+            for name, shape in shapes.items():
+                self.files.append(_ArrayFile(self.path / f"{name}.npy", shape, self.writing))
+        return dict(zip(shapes, self.files))
+
+    def commit(self, arrays: dict, key: dict, fingerprint: str) -> dict[str, np.ndarray]:
+        """Close the files, write the manifest and rename the folder into place; returns the
+        entry, memory-mapped read-only."""
+        with self.writing():
+            for file in self.files:
+                file.close()
+            _write_manifest(self.path, arrays, key, fingerprint)
+            try:
+                os.rename(self.path, self.folder)
+            except OSError:  # a writer that takes no lock (no fcntl) finished the same entry first: use theirs
+                if not self.folder.exists():
+                    raise
+        return _read(self.folder, fingerprint, verify=False)
+
+
+class _ArrayFile:
+    """A float16 ``.npy`` file whose blocks are reserved when it is created and which is then
+    filled with ordinary writes (``file[rows] = values``, rows a slice).
+
+    Why not a writable memory map: writing to a mapped page that the disk has no block for
+    raises SIGBUS, which kills the process without a message; an ordinary write raises ENOSPC,
+    which ``writing`` turns into a :class:`CacheError`."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], writing) -> None:
+        self.shape, self.dtype, self.writing = shape, np.dtype(np.float16), writing
+        self.row_bytes = shape[1] * self.dtype.itemsize
+        self.handle = open(path, "wb")
+        try:
+            np.lib.format.write_array_header_1_0(self.handle, {
+                "descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape})
+            self.start = self.handle.tell()
+            _reserve(self.handle, self.start + shape[0] * self.row_bytes)
+        except BaseException:
+            self.handle.close()
+            raise
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        with self.writing():
+            self.handle.seek(self.start + rows.start * self.row_bytes)
+            self.handle.write(np.ascontiguousarray(values, dtype=self.dtype))
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _reserve(handle, size: int) -> None:
+    """Give the file ``size`` bytes with their blocks allocated now (``posix_fallocate``), so
+    that a full disk fails here. Where the call is missing (not POSIX) or the filesystem cannot
+    do it, the file is only extended: its blocks are then taken by the writes, which fail with
+    a plain ENOSPC."""
+    handle.flush()
+    try:
+        os.posix_fallocate(handle.fileno(), 0, size)
+        return
+    except AttributeError:
+        pass
+    except OSError as err:
+        if err.errno not in _CANNOT_PREALLOCATE:
+            raise
+    handle.truncate(size)
 
 
 # -- files --------------------------------------------------------------------------------
-
-def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _allocate(staging: Path | None, name: str, shape: tuple[int, int]) -> np.ndarray:
-    if staging is None:
-        return np.empty(shape, dtype=np.float16)
-    return np.lib.format.open_memmap(staging / f"{name}.npy", mode="w+", dtype=np.float16, shape=shape)
-
 
 def _checksum(path: Path) -> str:
     """XXH3-128 of a file: detects truncation and corruption at memory speed (not a
@@ -411,14 +682,11 @@ def _checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write(staging: Path, arrays: dict[str, np.ndarray], key: dict, fingerprint: str) -> None:
+def _write_manifest(staging: Path, arrays: dict, key: dict, fingerprint: str) -> None:
+    """``manifest.json``: each array file's shape, dtype, size and checksum, as written."""
     entries = {}
     for name in _ARRAYS:
         array, path = arrays[name], staging / f"{name}.npy"
-        if isinstance(array, np.memmap):
-            array.flush()
-        else:
-            np.save(path, array)
         entries[name] = {"shape": list(array.shape), "dtype": str(array.dtype), "bytes": path.stat().st_size,
                          "xxh3_128": _checksum(path)}
     manifest = {"fingerprint": fingerprint, "key": key, "arrays": entries}
@@ -434,29 +702,23 @@ def _read(folder: Path, fingerprint: str, *, verify: bool) -> dict[str, np.ndarr
             raise CacheError("manifest does not describe this encoding")
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CacheError(f"missing or unreadable {MANIFEST}: {err}") from None
-    arrays = {}
-    for name in _ARRAYS:
-        path, entry = folder / f"{name}.npy", entries[name]
-        if not path.is_file() or path.stat().st_size != entry["bytes"]:
-            raise CacheError(f"{path.name} is missing or has the wrong size (truncated?)")
+    return {name: _read_array(folder / f"{name}.npy", entries[name], verify=verify) for name in _ARRAYS}
+
+
+def _read_array(path: Path, entry: dict, *, verify: bool) -> np.ndarray:
+    """One array file checked against its manifest entry, memory-mapped read-only. A file that
+    vanishes while it is read (another process moving the broken entry aside) is damage too."""
+    try:
+        if path.stat().st_size != entry["bytes"]:
+            raise CacheError(f"{path.name} has the wrong size (truncated?)")
         if verify and _checksum(path) != entry["xxh3_128"]:
             raise CacheError(f"{path.name} does not match its checksum (corrupted)")
-        try:
-            array = np.load(path, mmap_mode="r")
-        except ValueError as err:
-            raise CacheError(f"{path.name} is not a valid .npy file: {err}") from None
-        if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
-            raise CacheError(f"{path.name} has shape {array.shape} {array.dtype}, expected {entry['shape']} "
-                             f"{entry['dtype']}")
-        arrays[name] = array
-    return arrays
-
-
-def _remove_entry(folder: Path) -> None:
-    """Delete a broken cache entry: only the files this module writes, then the folder."""
-    for name in (*(f"{a}.npy" for a in _ARRAYS), MANIFEST):
-        (folder / name).unlink(missing_ok=True)
-    try:
-        folder.rmdir()
+        array = np.load(path, mmap_mode="r")
     except OSError as err:
-        raise CacheError(f"cannot rebuild {folder}: it holds files that are not the cache's ({err})") from None
+        raise CacheError(f"{path.name} is missing or unreadable ({err.strerror or err})") from None
+    except ValueError as err:
+        raise CacheError(f"{path.name} is not a valid .npy file: {err}") from None
+    if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
+        raise CacheError(f"{path.name} has shape {array.shape} {array.dtype}, expected {entry['shape']} "
+                         f"{entry['dtype']}")
+    return array
