@@ -1,10 +1,15 @@
 """Shared fixtures: a tiny encoder and small datasets built in code (no downloads, no ../shared)."""
 
+import gymnasium as gym
 import pytest
+from gymnasium.envs.registration import load_env_creator
 
 import text_envs  # noqa: F401  (registers the env ids)
 
+from text_envs.cache import chunk_layout, encode
+from text_envs.data import load
 from text_envs.encoders import Encoder
+from text_envs.registration import NAMESPACE
 from text_envs.records import (Answer, ClassificationRecord, QARecord, SummarizationRecord, TaggingRecord,
                                TaskDataset, bio_tag_set)
 
@@ -52,3 +57,36 @@ def mixed_datasets(ner_dataset):
         ClassificationRecord(f"c{i}", f"text number {i} about {'sport' if i % 2 else 'money'}",
                              "sport" if i % 2 else "business") for i in range(10)], ("business", "sport"))
     return {"ner": ner_dataset, "qa": qa, "summarization": summarization, "classification": classification}
+
+
+#: env options that keep episodes short, so that a few hundred steps end many of them and the
+#: cuts (max_chunks, max_source_tokens) are exercised
+SHORT_EPISODES = {"SummarizeTokens-v0": {"max_summary_tokens": 6, "max_source_tokens": 24},
+                  "ClassifyReading-v0": {"chunk_words": 3, "max_chunks": 4}, "Summarize-v0": {"max_sentences": 20}}
+
+
+@pytest.fixture(scope="session")
+def embedded_subsets(tiny):
+    """The first examples of each task's embedded train split: every shape of example, small
+    enough to replay. Each is encoded once here and the encodings are kept alive with the
+    datasets: the cache's in-process registry (weak references) hands them to every env made
+    over them."""
+    subsets, encodings = {}, []
+    for task, size in {"ner": 40, "qa": 24, "summarization": 16, "classification": 40}.items():
+        data = load(task)
+        subsets[task] = TaskDataset(task, f"embedded-first-{size}", "train", data.records[:size], data.labels)
+        encodings.append(encode(subsets[task], tiny, progress=False))
+    layout = chunk_layout(SHORT_EPISODES["ClassifyReading-v0"]["chunk_words"])
+    encodings.append(encode(subsets["classification"], tiny, layout=layout, progress=False))
+    yield subsets
+
+
+@pytest.fixture
+def kwargs_of(embedded_subsets, tiny):
+    """``kwargs_of("NER-v0", **extra)``: make arguments of a registered env over its task's
+    embedded subset, in memory, with short episodes."""
+    def kwargs(name, **extra):
+        task = load_env_creator(gym.spec(f"{NAMESPACE}/{name}").entry_point).task
+        return {"dataset": embedded_subsets[task], "encoder": tiny, "cache_dir": None,
+                **SHORT_EPISODES.get(name, {}), **extra}
+    return kwargs

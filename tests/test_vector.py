@@ -11,45 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from text_envs.cache import chunk_layout, encode
-from text_envs.data import load
 from text_envs.envs.base import InvalidActionError
-from text_envs.records import TaskDataset
+from text_envs.registration import ENVIRONMENTS
 from text_envs.vector import TorchVectorEnv, make_torch_vec_env
 
 MODES = ("compact", "sequence", "tokens")
-TASKS = {"NER-v0": "ner", "QA-v0": "qa", "Summarize-v0": "summarization", "SummarizeTokens-v0": "summarization",
-         "Classify-v0": "classification", "ClassifyReading-v0": "classification"}
-# small episodes, so that a few hundred steps end many of them; cuts (max_chunks, max_source_tokens) are exercised
-OPTIONS = {"SummarizeTokens-v0": {"max_summary_tokens": 6, "max_source_tokens": 24},
-           "ClassifyReading-v0": {"chunk_words": 3, "max_chunks": 4}, "Summarize-v0": {"max_sentences": 20}}
 CASES = [("NER-v0", {"reward": reward}) for reward in ("token", "entity_f1", "entity_f1_delta")]
 CASES += [("Summarize-v0", {"reward": reward}) for reward in ("final", "gain")]
 CASES += [(name, {}) for name in ("QA-v0", "SummarizeTokens-v0", "Classify-v0", "ClassifyReading-v0")]
-
-
-@pytest.fixture(scope="module")
-def datasets(tiny):
-    """The first examples of each embedded train split: every shape of example, small enough to replay.
-
-    Each is encoded once here and the encodings are kept alive with the datasets: the cache's
-    in-process registry (weak references) hands them to every env made in this module."""
-    subsets, encodings = {}, []
-    for task, size in {"ner": 40, "qa": 24, "summarization": 16, "classification": 40}.items():
-        data = load(task)
-        subsets[task] = TaskDataset(task, f"embedded-first-{size}", "train", data.records[:size], data.labels)
-        encodings.append(encode(subsets[task], tiny, progress=False))
-    layout = chunk_layout(OPTIONS["ClassifyReading-v0"]["chunk_words"])
-    encodings.append(encode(subsets["classification"], tiny, layout=layout, progress=False))
-    yield subsets
-
-
-@pytest.fixture
-def kwargs_of(datasets, tiny):
-    def kwargs(name, **extra):
-        return {"dataset": datasets[TASKS[name]], "encoder": tiny, "cache_dir": None, **OPTIONS.get(name, {}),
-                **extra}
-    return kwargs
 
 
 def host(value):
@@ -145,7 +114,7 @@ def test_agrees_with_gymnasium_step_for_step(name, options, observation, kwargs_
     check_against_gymnasium(name, kwargs_of(name, observation=observation, **options))
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_penalty_rule_agrees_with_gymnasium(name, kwargs_of):
     """Invalid actions (masked or out of range) leave the state, cost the penalty and truncate after the limit."""
     kwargs = kwargs_of(name, invalid_action="penalty", invalid_action_penalty=-0.5, max_invalid_actions=2)
@@ -186,7 +155,7 @@ def test_same_seed_same_episodes(kwargs_of):
     assert not torch.equal(episodes(8)[0], first[0])
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_state_dict_continues_the_episodes_in_flight(name, kwargs_of):
     """A fresh env (other seed) given another's state continues exactly as the original does."""
     def stepper(venv, seed):

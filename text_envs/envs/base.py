@@ -5,7 +5,8 @@ A concrete env sets ``task`` and implements five hooks:
 * ``_setup()``: build the observation and action spaces (called once, after the cache);
 * ``_begin(index)``: start an episode on example ``index``;
 * ``_act(action) -> (reward, done)``: apply a valid action;
-* ``_observation()`` and ``_mask()``: the current observation and valid-action mask;
+* ``_observation()`` and ``_mask()``: the current observation and valid-action mask, as
+  fresh arrays or read-only ones (see below);
 * ``_result() -> (prediction, metrics)``: what the agent produced and its task metric,
   put in ``info`` at the end of the episode (``info["prediction"]``, ``info["metrics"]``);
 * ``_render_text()``: the ``ansi`` picture of the episode so far;
@@ -14,6 +15,15 @@ A concrete env sets ``task`` and implements five hooks:
 
 Nothing here runs the encoder after construction: ``__init__`` encodes the split through
 the cache (a lookup when it is cached), and every step reads arrays.
+
+Every array ``reset``, ``step`` and ``action_masks`` hand out is the caller's own: an agent
+may edit it in place without changing what this env or another env over the same split
+later returns. The encoded split is shared by all envs over it; its arrays are read-only
+(the cache makes them so), and an env freezes the per-episode arrays it keeps with
+:func:`read_only`. A hook may then return those, or views of them, without copying:
+:func:`owned` copies exactly the read-only arrays of what it returns, once, and passes the
+arrays a hook has just built as they are. The one thing a hook must not return is a
+writable array the env keeps and changes (chosen tags, picks): it returns a copy of that.
 """
 
 from __future__ import annotations
@@ -35,7 +45,24 @@ _DEFAULT = "default"
 
 
 class InvalidActionError(ValueError):
-    """An action outside the action space or masked out, with ``invalid_action="error"``."""
+    """An action outside the action space or masked out, with ``invalid_action="error"``; or,
+    with either rule, something that is not one number (a string, None, a list)."""
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, made read-only: for arrays an env keeps and hands out, so that a view of
+    them is copied by :func:`owned`, and a write through a view that escaped anyway raises
+    instead of corrupting the env."""
+    array.setflags(write=False)
+    return array
+
+
+def owned(value):
+    """``value`` (an array or a dict of arrays) with each read-only array replaced by a copy:
+    what the env returns is then the caller's own (see the module docstring)."""
+    if isinstance(value, dict):
+        return {key: owned(item) for key, item in value.items()}
+    return value if value.flags.writeable else value.copy()
 
 
 def text_image(text: str) -> np.ndarray:
@@ -176,7 +203,8 @@ class TextEnv(gym.Env):
         self._invalid_count = 0
         self._done = False
         self._begin(self.index)
-        return self._observation(), {"index": self.index, "id": self.record.id, "action_mask": self._mask()}
+        return owned(self._observation()), {"index": self.index, "id": self.record.id,
+                                            "action_mask": self.action_masks()}
 
     def step(self, action):
         if self._done:
@@ -186,47 +214,60 @@ class TextEnv(gym.Env):
             self._invalid_count += 1
             truncated = self._invalid_count >= self.max_invalid_actions
             self._done = truncated
-            info = {"invalid_action": True, "action_mask": self._mask()}
+            info = {"invalid_action": True, "action_mask": self.action_masks()}
             if truncated:
                 info.update(self._final_info())
-            return self._observation(), self.invalid_action_penalty, False, truncated, info
+            return owned(self._observation()), self.invalid_action_penalty, False, truncated, info
         reward, done = self._act(action)
         self._done = done
-        info = {"action_mask": self._mask()}
+        info = {"action_mask": self.action_masks()}
         if done:
             info.update(self._final_info())
         if self.render_mode == "human":
             self.render()
-        return self._observation(), float(reward), done, False, info
+        return owned(self._observation()), float(reward), done, False, info
 
     def _final_info(self) -> dict:
         prediction, metrics = self._result()
         return {"prediction": prediction, "metrics": metrics, "index": self.index, "id": self.record.id}
 
     def _check_action(self, action) -> int | None:
-        """The action as an int if valid; None (penalty rule) or an error (error rule) if not."""
+        """The action as an int if it is valid; else None (penalty rule) or an error (error rule).
+
+        A number that is not a valid action, an integer outside the space or masked out, or a
+        float that is not an integer (2.5, inf, nan), is what an agent may sample, so every
+        such number takes the invalid-action rule. Anything else (a string, None, several
+        numbers) is a caller's bug and raises whatever the rule."""
         try:
-            value = int(np.asarray(action).item())
-            if value != np.asarray(action).item():
-                raise ValueError
-        except (TypeError, ValueError):
-            raise InvalidActionError(f"action must be a single integer, got {action!r}") from None
+            number = np.asarray(action).item()
+        except (TypeError, ValueError):  # several numbers, or ragged
+            number = None
+        if not isinstance(number, (int, float)):  # bool is an int, as in Discrete.contains
+            raise InvalidActionError(f"{type(self).__name__}.step() takes one action of its action space "
+                                     f"{self.action_space} (an integer in [0, {self.action_space.n})), "
+                                     f"got {action!r}")
         mask = self._mask()
-        if 0 <= value < len(mask) and mask[value]:
-            return value
+        integral = isinstance(number, int) or number.is_integer()
+        if integral and 0 <= number < len(mask) and mask[int(number)]:
+            return int(number)
         if self.invalid_action == "penalty":
             return None
-        reason = (f"outside the action space [0, {len(mask)})" if not 0 <= value < len(mask)
-                  else f"masked out here ({self._describe_invalid(value)})")
-        raise InvalidActionError(f"invalid action {value} in {type(self).__name__}: {reason}; valid actions are "
+        if not integral:
+            reason = f"not a single integer, so outside the action space [0, {len(mask)})"
+        elif not 0 <= number < len(mask):
+            reason = f"outside the action space [0, {len(mask)})"
+        else:
+            reason = f"masked out here ({self._describe_invalid(int(number))})"
+        raise InvalidActionError(f"invalid action {number!r} in {type(self).__name__}: {reason}; valid actions are "
                                  f"info['action_mask'] / env.action_masks(), or pass invalid_action='penalty'")
 
     def _describe_invalid(self, action: int) -> str:
         return "see the env's documentation of its mask"
 
     def action_masks(self) -> np.ndarray:
-        """The valid actions now, as a bool array (the method sb3-contrib's MaskablePPO calls)."""
-        return self._mask()
+        """The valid actions now, as a bool array of the caller's own (the method sb3-contrib's
+        MaskablePPO calls)."""
+        return owned(self._mask())
 
     def render(self) -> str | None:
         if self.render_mode is None:
@@ -246,7 +287,8 @@ class TextEnv(gym.Env):
     # -- helpers for subclasses ---------------------------------------------------------------
 
     def _states(self, rows) -> np.ndarray:
-        """Cached float16 states (token rows) as the observation dtype."""
+        """Cached float16 states (token rows) as the observation dtype: a read-only view of the
+        cache where no conversion or gather is needed, so copy it into an array of the env's."""
         return np.asarray(self.encoded.states[rows], dtype=self.dtype)
 
     def _state_box(self, shape: tuple[int, ...]) -> gym.spaces.Box:

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..metrics import EntityF1Tracker, chunk_tables
 from ..records import entity_type
-from .base import TextEnv
+from .base import TextEnv, read_only
 
 REWARDS = ("token", "entity_f1", "entity_f1_delta")
 
@@ -69,7 +69,7 @@ class NerEnv(TextEnv):
         for tag, name in enumerate(self.tags):
             if name.startswith("I-"):
                 allowed[:, tag] = [p < num_tags and kinds[p] == kinds[tag] for p in range(num_tags + 1)]
-        self._allowed = allowed
+        self._allowed = read_only(allowed)
         self._previous_one_hot = np.eye(num_tags + 1, num_tags, dtype=self.dtype)
         self.action_space = gym.spaces.Discrete(num_tags)
         words, length = self.max_words, self.encoded.max_length
@@ -135,7 +135,7 @@ class NerEnv(TextEnv):
                 "tags": self._predicted.copy(), "cursor": cursor}
 
     def _mask(self) -> np.ndarray:
-        return self._allowed[self._prev].copy()
+        return self._allowed[self._prev]
 
     def _describe_invalid(self, action: int) -> str:
         previous = self.tags[self._prev] if self._prev < len(self.tags) else "the sentence start"

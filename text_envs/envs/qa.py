@@ -46,7 +46,7 @@ import numpy as np
 
 from ..cache import LAYOUTS
 from ..metrics import squad_scores
-from .base import TextEnv
+from .base import TextEnv, read_only
 
 _START, _END = "[[", "]]"
 
@@ -142,8 +142,9 @@ class QaEnv(TextEnv):
         self._rows = slice(int(self._token_starts[index]), int(self._token_starts[index] + self._n))
         self._first, self._last = (int(p) for p in self._contexts[index])
         self._offsets = np.asarray(self.encoded.offsets[self._rows])
-        self._context_mask = np.zeros(self.encoded.max_length, dtype=bool)
-        self._context_mask[self._first:self._last + 1] = True
+        context_mask = np.zeros(self.encoded.max_length, dtype=bool)
+        context_mask[self._first:self._last + 1] = True
+        self._context_mask = read_only(context_mask)
         self._gold = self.gold_span(index)
         self._answers = [answer.text for answer in self.data[index].answers]
         self._start = self._end = -1
@@ -152,7 +153,7 @@ class QaEnv(TextEnv):
 
     def _episode_arrays(self) -> dict[str, np.ndarray]:
         """The observation parts that do not change within an episode, padded to ``L``
-        once here so that a step only copies them."""
+        once here (read-only, so that a step hands out copies of them)."""
         length, n = self.encoded.max_length, self._n
 
         def padded(values, dtype, width=()):
@@ -169,7 +170,7 @@ class QaEnv(TextEnv):
         else:
             arrays["input_ids"] = padded(self.encoded.input_ids[self._rows], np.int64)
             arrays["token_type_ids"] = padded(self.encoded.type_ids[self._rows], np.int64)
-        return arrays
+        return {name: read_only(array) for name, array in arrays.items()}
 
     def _act(self, action: int) -> tuple[float, bool]:
         if self._start < 0:
@@ -198,14 +199,14 @@ class QaEnv(TextEnv):
                 features[self._start, -1] = 1
             return features
         names = ("states",) if self.observation_mode == "sequence" else ("input_ids", "token_type_ids")
-        observation = {name: parts[name].copy() for name in (*names, "attention_mask", "context_mask")}
+        observation = {name: parts[name] for name in (*names, "attention_mask", "context_mask")}
         observation["start"] = np.array([self._start], dtype=np.int64)
         observation["step"] = np.array([self._steps_taken], dtype=np.int64)
         return observation
 
     def _mask(self) -> np.ndarray:
         if self._start < 0:
-            return self._context_mask.copy()
+            return self._context_mask
         mask = np.zeros(self.encoded.max_length, dtype=bool)
         mask[self._start:min(self._start + self.max_answer_tokens, self._last + 1)] = True
         return mask

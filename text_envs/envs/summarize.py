@@ -57,7 +57,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..metrics import ROUGE_TYPES
-from .base import TextEnv
+from .base import TextEnv, read_only
 
 REWARDS = ("final", "gain")
 ROUGE_REWARDS = ("mean", *ROUGE_TYPES)
@@ -200,10 +200,11 @@ class SummarizeEnv(TextEnv):
         self._stopped = False
         self._rouge = SentenceRouge(record.sentences, record.summary)
         if self.observation_mode == "tokens":
-            self._input_ids, self._attention = self._padded_token_ids()
+            self._input_ids, self._attention = (read_only(array) for array in self._padded_token_ids())
         else:
-            self._sentence_states = np.zeros((self.max_sentences, self.encoded.hidden_size), dtype=self.dtype)
-            self._sentence_states[:self._n] = self.encoded.pooled[self._segments.start:self._segments.stop]
+            states = np.zeros((self.max_sentences, self.encoded.hidden_size), dtype=self.dtype)
+            states[:self._n] = self.encoded.pooled[self._segments.start:self._segments.stop]
+            self._sentence_states = read_only(states)
 
     def _padded_token_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """Each sentence's token ids as rows of a ``[S, T]`` matrix, and the attention mask."""
@@ -259,10 +260,10 @@ class SummarizeEnv(TextEnv):
         if self.observation_mode == "sequence":
             mask = np.zeros(self.max_sentences, dtype=np.int8)
             mask[:self._n] = 1
-            return {"states": self._sentence_states.copy(), "mask": mask, "picked": self._picked.copy(),
+            return {"states": self._sentence_states, "mask": mask, "picked": self._picked.copy(),
                     "num_picked": num_picked}
-        return {"input_ids": self._input_ids.copy(), "attention_mask": self._attention.copy(),
-                "picked": self._picked.copy(), "num_picked": num_picked}
+        return {"input_ids": self._input_ids, "attention_mask": self._attention, "picked": self._picked.copy(),
+                "num_picked": num_picked}
 
     def expert_action(self) -> int:
         """The greedy ROUGE oracle: the sentence whose pick raises the reward's score most

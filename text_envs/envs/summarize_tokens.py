@@ -51,7 +51,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..metrics import rouge_scores
-from .base import TextEnv
+from .base import TextEnv, read_only
 from .summarize import check_positive, check_rouge, format_scores, rouge_reward
 
 
@@ -104,8 +104,9 @@ class SummarizeTokensEnv(TextEnv):
         content = ~np.isin(ids, self._special_ids)
         self._source_ids = ids[content]
         self._source_rows = first + np.flatnonzero(content)  # flat cache rows of the source tokens
-        self._copy = np.zeros(self.encoder.vocab_size, dtype=bool)  # the source's ids; _mask adds EOS
-        self._copy[self._source_ids] = True
+        copy = np.zeros(self.encoder.vocab_size, dtype=bool)  # the source's ids; _mask adds EOS
+        copy[self._source_ids] = True
+        self._copy = read_only(copy)
         self._generated = np.full(self.max_summary_tokens, -1, dtype=np.int64)
         self._length = 0
         self._scores: dict[str, float] | None = None
@@ -124,17 +125,18 @@ class SummarizeTokensEnv(TextEnv):
         return ids, sums / np.bincount(inverse)[:, None]
 
     def _padded_source(self) -> dict[str, np.ndarray]:
-        """The first ``N`` source tokens' states (``sequence``) or ids (``tokens``), padded, and the mask."""
+        """The first ``N`` source tokens' states (``sequence``) or ids (``tokens``), padded, and the
+        mask (read-only, so that a step hands out copies of them)."""
         n = min(len(self._source_ids), self.max_source_tokens)
         mask = np.zeros(self.max_source_tokens, dtype=np.int8)
         mask[:n] = 1
         if self.observation_mode == "sequence":
             states = np.zeros((self.max_source_tokens, self.encoded.hidden_size), dtype=self.dtype)
             states[:n] = self._states(self._source_rows[:n])
-            return {"states": states, "source_mask": mask}
+            return {"states": read_only(states), "source_mask": read_only(mask)}
         ids = np.full(self.max_source_tokens, self._pad_id, dtype=np.int64)
         ids[:n] = self._source_ids[:n]
-        return {"source_ids": ids, "source_mask": mask}
+        return {"source_ids": read_only(ids), "source_mask": read_only(mask)}
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -171,8 +173,7 @@ class SummarizeTokensEnv(TextEnv):
         if self.observation_mode == "compact":
             return self._compact_observation()
         length = np.array([self._length], dtype=np.int64)
-        return {**{key: value.copy() for key, value in self._source.items()}, "generated": self._generated.copy(),
-                "length": length}
+        return {**self._source, "generated": self._generated.copy(), "length": length}
 
     def _compact_observation(self) -> np.ndarray:
         written = self._token_states[np.searchsorted(self._token_ids, self._generated[:self._length])]

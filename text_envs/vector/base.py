@@ -14,7 +14,15 @@ again. A concrete env sets ``env_class`` and implements the hooks:
   actions of the other sub-envs are replaced by 0, so they index safely; their state must
   not change); reward float64 [N];
 * ``_observation()`` (may read ``self.action_mask``, the mask of the current state) and
-  ``_mask()``, both batched over the sub-envs.
+  ``_mask()``, both batched over the sub-envs;
+* ``_derive(starting)`` (optional): rebuild, from the state, the per-episode caches
+  (tensors computed from it, such as QA's padded episode parts) of the sub-envs where
+  ``starting`` is True: after ``_begin`` for those that start, after ``load_state_dict`` for all.
+
+and declares its episode state in ``state``: the names of the per-sub-env tensors (first
+dimension ``num_envs``) that, with the base's (:data:`BASE_STATE`), determine every
+observation, mask, reward and termination to come. ``state_dict`` saves exactly those and
+nothing else; what can be computed from them is a cache that ``_derive`` rebuilds.
 
 State is updated out of place (``torch.where``, not in-place writes), so an observation may
 hold state tensors without a copy: a later step never changes what an earlier one returned.
@@ -63,6 +71,9 @@ def padded_gather(table: torch.Tensor, starts: torch.Tensor, lengths: torch.Tens
     return values.masked_fill_(~present.reshape(*present.shape, *([1] * (values.dim() - present.dim()))), fill)
 
 
+BASE_STATE = ("index", "_returns", "_lengths", "_invalid_count")
+
+
 class TorchVectorEnv:
     """``num_envs`` episodes of one text env, stepped together as tensors on ``device``.
 
@@ -83,6 +94,8 @@ class TorchVectorEnv:
     """
 
     env_class: ClassVar[type[TextEnv]]
+    #: the names of the tensors of the episodes in flight, besides :data:`BASE_STATE` (see the module doc)
+    state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, env: TextEnv, num_envs: int, *, device: str | torch.device = "auto",
                  seed: int | None = None) -> None:
@@ -133,6 +146,13 @@ class TorchVectorEnv:
     def _mask(self) -> torch.Tensor:
         raise NotImplementedError
 
+    def _derive(self, starting: torch.Tensor) -> None:
+        """Rebuild the per-episode caches of the sub-envs in ``starting`` from the state (none by default)."""
+
+    def state_names(self) -> tuple[str, ...]:
+        """The tensors :meth:`state_dict` saves: :data:`BASE_STATE` and the class's ``state``."""
+        return (*BASE_STATE, *self.state)
+
     # -- helpers for subclasses -------------------------------------------------------------
 
     def tensor(self, array, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -180,32 +200,47 @@ class TorchVectorEnv:
     # -- checkpoints ------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
-        """The episodes in flight, on the CPU: every per-sub-env tensor (first dimension
-        ``num_envs``; state is replaced out of place, so these are snapshots) and the sampler.
+        """The episodes in flight, on the CPU: the declared state tensors (:meth:`state_names`;
+        state is replaced out of place, so these are snapshots) and the sampler, as plain
+        tensors, numbers and strings (``torch.load(..., weights_only=True)`` reads it back).
 
         A trainer saves it with its model so that, after :meth:`load_state_dict`, a resumed
         run continues these episodes exactly instead of starting new ones. Host-side memos
         (e.g. ROUGE tokenizations) are not state: they are rebuilt on demand.
         """
-        tensors = {name: value.cpu() for name, value in vars(self).items()
-                   if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == self.num_envs}
+        tensors = {name: getattr(self, name).cpu() for name in self.state_names()}
         return {"env": type(self).__name__, "num_envs": self.num_envs, "num_examples": self.num_examples,
                 "tensors": tensors, "next_example": self._next_example.cpu(), "started": self._started,
                 "device_type": self.device.type, "generator": self._generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Put back episodes saved by :meth:`state_dict` (same env class, split size and ``num_envs``)."""
-        expected = (type(self).__name__, self.num_envs, self.num_examples)
-        saved = (state["env"], state["num_envs"], state["num_examples"])
-        if saved != expected:
-            raise ValueError(f"this state is of {saved[0]} with {saved[1]} sub-envs over {saved[2]} examples; this env "
-                             f"is {expected[0]} with {expected[1]} over {expected[2]}")
+        """Put back episodes saved by :meth:`state_dict` (same env class, split size and ``num_envs``,
+        and the same state tensors, which the env's options such as the reward or ``max_words`` shape)."""
+        self._check_state(state)
         for name, value in state["tensors"].items():
             setattr(self, name, value.to(self.device))
         self._next_example = state["next_example"].to(self.device)
         self._started = state["started"]
         if state["device_type"] == self.device.type:  # CPU and CUDA generators have different states
             self._generator.set_state(state["generator"])
+        self._derive(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        if self._started:
+            self.action_mask = self._mask()
+
+    def _check_state(self, state: dict) -> None:
+        """A clear error unless ``state`` is one this env can continue."""
+        expected = (type(self).__name__, self.num_envs, self.num_examples)
+        saved = (state["env"], state["num_envs"], state["num_examples"])
+        if saved != expected:
+            raise ValueError(f"this state is of {saved[0]} with {saved[1]} sub-envs over {saved[2]} examples; this env "
+                             f"is {expected[0]} with {expected[1]} over {expected[2]}")
+        shapes = {name: tuple(getattr(self, name).shape) for name in self.state_names()}
+        saved = {name: tuple(value.shape) for name, value in state["tensors"].items()}
+        differ = {name: (saved.get(name), shapes.get(name)) for name in sorted(saved.keys() | shapes.keys())
+                  if saved.get(name) != shapes.get(name)}
+        if differ:
+            raise ValueError(f"this state does not fit this {expected[0]}, made with other options (reward, "
+                             f"max_words, ...): state tensor: (saved shape, shape here): {differ}")
 
     # -- internals --------------------------------------------------------------------------
 
@@ -229,6 +264,7 @@ class TorchVectorEnv:
         self._lengths = torch.where(starting, 0, self._lengths)
         self._invalid_count = torch.where(starting, 0, self._invalid_count)
         self._begin(starting)
+        self._derive(starting)
 
     def _as_actions(self, actions) -> torch.Tensor:
         actions = torch.as_tensor(actions, device=self.device)

@@ -78,6 +78,7 @@ class ClassifyVectorEnv(_TokenRows, TorchVectorEnv):
 
 class ClassifyReadingVectorEnv(_TokenRows, TorchVectorEnv):
     env_class = ClassifyReadingEnv
+    state = ("_revealed",)
 
     def _setup(self) -> None:
         env, encoded = self.env, self.env.encoded

@@ -22,6 +22,9 @@ from .base import TorchVectorEnv, padded_gather, take
 
 class NerVectorEnv(TorchVectorEnv):
     env_class = NerEnv
+    state = ("_t", "_prev", "_predicted")  # the word to tag, the previous tag, the tags so far
+    #: the batched EntityF1Tracker's fields, state too with an entity-F1 reward
+    tracker_state = ("_open", "_true_positives", "_predicted_chunks", "_potential")
 
     def _setup(self) -> None:
         env, encoded = self.env, self.env.encoded
@@ -52,6 +55,9 @@ class NerVectorEnv(TorchVectorEnv):
         self._t = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._prev = torch.full((n,), len(env.tags), dtype=torch.int64, device=self.device)
         self._predicted = torch.full((n, env.max_words), -1, dtype=torch.int64, device=self.device)
+
+    def state_names(self) -> tuple[str, ...]:
+        return (*super().state_names(), *(self.tracker_state if self.env.reward_kind != "token" else ()))
 
     def _setup_tracker(self, starts: np.ndarray) -> None:
         """Per-word gold tables and seqeval's chunk tables (see the module docstring)."""

@@ -8,7 +8,8 @@ cached character offsets (as the env cuts it) and scored by the env's scorer
 
 As in the env, the parts of the observation that do not change within an episode (the
 padded token states or ids, the attention and context masks; ``L`` rows each) are built
-once per episode, for the sub-envs that start one, so that a step only copies them.
+once per episode, for the sub-envs that start one, so that a step only copies them. They
+follow from the example, so they are a cache of the state (``_derive``), not state.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .base import TorchVectorEnv, padded_gather
 
 class QaVectorEnv(TorchVectorEnv):
     env_class = QaEnv
+    state = ("_start", "_end")  # the chosen positions, -1 before they are chosen
 
     def _setup(self) -> None:
         env, encoded = self.env, self.env.encoded
@@ -62,6 +64,9 @@ class QaVectorEnv(TorchVectorEnv):
     def _begin(self, starting: torch.Tensor) -> None:
         self._start = torch.where(starting, -1, self._start)
         self._end = torch.where(starting, -1, self._end)
+
+    def _derive(self, starting: torch.Tensor) -> None:
+        """The fixed observation parts of the sub-envs in ``starting``, for their examples."""
         rows = torch.nonzero(starting)[:, 0]
         if len(rows):
             fresh = self._episode_parts(self.index[rows])

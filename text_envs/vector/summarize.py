@@ -31,6 +31,7 @@ from .base import TorchVectorEnv, padded_gather, take
 
 class SummarizeVectorEnv(TorchVectorEnv):
     env_class = SummarizeEnv
+    state = ("_picked", "_num_picks", "_stopped")
 
     def _setup(self) -> None:
         env, encoded = self.env, self.env.encoded
@@ -120,6 +121,8 @@ class SummarizeVectorEnv(TorchVectorEnv):
 
 class SummarizeTokensVectorEnv(TorchVectorEnv):
     env_class = SummarizeTokensEnv
+    # the ids written and how many; the last written token's state and the sum of them (compact)
+    state = ("_generated", "_length", "_last", "_sum")
 
     def _setup(self) -> None:
         env, encoded = self.env, self.env.encoded
@@ -160,8 +163,12 @@ class SummarizeTokensVectorEnv(TorchVectorEnv):
         if self.env.observation_mode == "compact":
             self._last = torch.where(starting[:, None], 0.0, self._last)
             self._sum = torch.where(starting[:, None], 0.0, self._sum)
+
+    def _derive(self, starting: torch.Tensor) -> None:
+        """The copy vocabularies of the sub-envs in ``starting``, for their examples (a bool
+        [rows, V] scatter of those rows only)."""
         rows = torch.nonzero(starting)[:, 0]
-        if len(rows):  # the new copy vocabularies; a bool [rows, V] scatter, rows starting only
+        if len(rows):
             examples = self.index[rows]
             width = int(self._key_count[examples].max())
             keys = padded_gather(self._keys, self._key_start[examples], self._key_count[examples], width, fill=-1)
