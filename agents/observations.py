@@ -34,6 +34,11 @@ position: NER cursor, QA chosen start) are added to the items; ``global_fields``
 counter: QA step, sentences picked, chunks revealed, tokens written) go into a summary
 token that the trunk prepends to the items. The copy family adds the bag and the last of
 the generated ids there, and in tokens mode flags the source positions already copied.
+
+An env made with ``mask_in_observation=True`` adds the action mask to its observation
+(key ``"action_mask"``; a compact ``Box`` observation moves under ``"observations"``).
+:func:`split_space` and :func:`split_observation` take it out again: a policy reads the
+rest as it reads the same env without the mask, and applies the mask to its logits.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ import gymnasium as gym
 import torch
 from torch import nn
 
+from text_envs.envs.base import MASK_KEY, WRAPPED_KEY
+
 MASKED_LOGIT = -1e8  # as sb3-contrib's MaskableCategorical: exp() underflows to exactly 0 in float32
 
 
@@ -51,6 +58,24 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of ``x`` [B, N, D] over the items where ``mask`` [B, N] is True (zero where none)."""
     weights = mask.unsqueeze(-1).to(x.dtype)
     return (x * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+
+def split_space(space: gym.Space) -> gym.Space:
+    """The observation space without the action mask a ``mask_in_observation=True`` env adds
+    (the space as it is when there is none): what a policy's trunk reads."""
+    if not (isinstance(space, gym.spaces.Dict) and MASK_KEY in space.spaces):
+        return space
+    rest = {key: value for key, value in space.spaces.items() if key != MASK_KEY}
+    return rest[WRAPPED_KEY] if set(rest) == {WRAPPED_KEY} else gym.spaces.Dict(rest)
+
+
+def split_observation(obs):
+    """A batched observation without its action mask, and the mask (None if it carries none):
+    :func:`split_space` for values."""
+    if not (isinstance(obs, dict) and MASK_KEY in obs):
+        return obs, None
+    rest = {key: value for key, value in obs.items() if key != MASK_KEY}
+    return (rest[WRAPPED_KEY] if set(rest) == {WRAPPED_KEY} else rest), obs[MASK_KEY]
 
 
 def _box_range(space: gym.Space, key: str) -> tuple[int, int]:
@@ -63,7 +88,8 @@ class Family(nn.Module):
     and override :meth:`logits` (and, where needed, :meth:`focus` or :meth:`episode`).
 
     Args:
-        space: the env's ``Dict`` observation space (``sequence`` or ``tokens`` mode).
+        space: the env's ``Dict`` observation space (``sequence`` or ``tokens`` mode), with or
+            without the action mask (see :func:`split_space`).
         n_actions: the size of its ``Discrete`` action space.
         d_model: width of the embeddings and of the trunk.
         eos_id: the encoder's EOS (SEP) id; only the copy family's tokens mode uses it.
@@ -82,6 +108,7 @@ class Family(nn.Module):
 
     def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
         super().__init__()
+        space = split_space(space)
         self.tokens_mode = set(space.spaces) == self.tokens_keys
         self.n_actions = n_actions
         self.n_items = self._count_items(space)
@@ -329,7 +356,9 @@ FAMILIES: tuple[type[Family], ...] = (NerFamily, QaFamily, SummarizeFamily, Copy
 
 
 def family_class(space: gym.Space) -> type[Family]:
-    """The family whose key set is exactly ``space``'s; a ValueError naming the keys if none is."""
+    """The family whose key set is exactly ``space``'s (its action mask aside); a ValueError
+    naming the keys if none is."""
+    space = split_space(space)
     keys = sorted(space.spaces) if isinstance(space, gym.spaces.Dict) else None
     for family in FAMILIES:
         if keys is not None and family.matches(space):

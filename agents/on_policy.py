@@ -109,7 +109,7 @@ class OnPolicyAlgorithm:
         max_grad_norm: the global gradient norm is clipped to this.
         normalize_advantage: standardise advantages (per minibatch for PPO).
         use_masks: act and learn with the env's action masks (without them a masked action is
-            an invalid one: make the env with ``invalid_action="penalty"``).
+            an invalid one, which the envs' default ``invalid_action="penalty"`` rule penalises).
         n_envs: parallel envs when ``env`` is an id (a ready env brings its own count).
         seed: seeds the policy's initial weights, the sampling generator and the env.
         device: ``"auto"`` (a ready env's device, else CUDA when there is one), or a device.

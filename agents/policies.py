@@ -29,6 +29,11 @@ and the pooled state: the masked mean of the items next to a *focus* state (NER:
 being tagged; otherwise the summary token). The critic is an MLP on that pooled state, so
 actor and critic share every trunk parameter.
 
+Observations of envs made with ``mask_in_observation=True`` carry the action mask
+(``"action_mask"``; a compact Box then sits under ``"observations"``): the trunk reads the
+rest, as the same env's observation without the mask, and ``forward`` masks the logits with
+it when no explicit ``action_mask`` is given (:func:`~agents.observations.split_observation`).
+
 Inputs may come in any numeric dtype (SB3 stores observations as float32, the native
 trainer keeps the env's dtypes): states are cast to float, ids, positions and counters to
 long. Dropout defaults to 0 everywhere, the fine-tuned encoder's included, so a policy in
@@ -47,7 +52,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from .observations import MASKED_LOGIT, Family, family_class, masked_mean
+from .observations import MASKED_LOGIT, Family, family_class, masked_mean, split_observation, split_space
 
 ARCHS = ("auto", "mlp", "transformer", "finetune")
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
@@ -145,7 +150,8 @@ class ActorCritic(nn.Module):
     """A policy (logits) and a value function sharing one trunk; see the module docstring.
 
     Args:
-        observation_space: the env's (single, unbatched) observation space.
+        observation_space: the env's (single, unbatched) observation space, with or without
+            the action mask of ``mask_in_observation=True`` (see the module docstring).
         action_space: its ``Discrete`` action space.
         arch: ``"auto"``, ``"mlp"``, ``"transformer"`` or ``"finetune"``.
         d_model, n_layers, n_heads: the transformer trunk's width, depth and heads.
@@ -165,6 +171,7 @@ class ActorCritic(nn.Module):
             raise TypeError(f"ActorCritic needs a Discrete action space, got {action_space!r}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}")
+        observation_space = split_space(observation_space)
         self.arch = self._resolve_arch(observation_space, arch)
         self.n_actions = int(action_space.n)
         if self.arch == "mlp":
@@ -272,7 +279,11 @@ class ActorCritic(nn.Module):
     def forward(self, obs, action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits [B, n_actions] (float32; :data:`MASKED_LOGIT` where ``action_mask`` [B,
         n_actions] is False) and values [B] (float32) of a batched observation (a Tensor, or
-        a dict of Tensors for Dict spaces)."""
+        a dict of Tensors for Dict spaces). Without ``action_mask``, the mask the observation
+        carries (``mask_in_observation=True``) is applied, if any."""
+        obs, carried = split_observation(obs)
+        if action_mask is None:
+            action_mask = carried
         if self.arch == "mlp":
             logits, values = self._forward_mlp(obs)
         else:

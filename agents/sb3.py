@@ -107,9 +107,10 @@ def _mask_tensor(action_masks, logits: torch.Tensor) -> torch.Tensor:
 class TransformerPolicy(_ActorCriticMixin, ActorCriticPolicy):
     """An :class:`ActorCritic` as an SB3 policy, for ``PPO`` and ``A2C``.
 
-    Plain PPO and A2C never pass action masks to the policy, so it cannot see them: build
-    the env with ``invalid_action="penalty"`` (a masked action then costs a penalty instead
-    of raising), or use :class:`MaskableTransformerPolicy` with ``MaskablePPO``.
+    Plain PPO and A2C never pass action masks to the policy, so it cannot see them: under
+    the envs' default ``invalid_action="penalty"`` rule a masked action costs a penalty and
+    does nothing (not ``"error"``, which raises), or use :class:`MaskableTransformerPolicy`
+    with ``MaskablePPO``.
     ``predict(..., action_masks=...)`` is not part of SB3's API for this policy either.
     """
 

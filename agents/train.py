@@ -121,21 +121,12 @@ class RunConfig:
         env_defaults = {k: v for k, v in ENV_DEFAULTS.get(self.env_name, {}).items() if k != "total_timesteps"}
         return {**ALGO_DEFAULTS[self.algo], **env_defaults, **self.algo_kwargs}
 
-    @property
-    def masked(self) -> bool:
-        """Does the agent see action masks? Native agents always do; SB3's PPO/A2C cannot."""
-        return self.backend == "native" or self.algo == "maskable-ppo"
-
     def make_kwargs(self, split: str) -> dict[str, Any]:
-        """``gym.make`` arguments of this run's envs on ``split``.
-
-        Agents that cannot see masks get ``invalid_action="penalty"`` (else their first
-        masked action would raise)."""
-        kwargs = {"dataset": self.dataset, "split": split, "encoder": self.encoder, "observation": self.observation,
-                  **self.env_kwargs}
-        if not self.masked:
-            kwargs.setdefault("invalid_action", "penalty")
-        return kwargs
+        """``gym.make`` arguments of this run's envs on ``split``. Agents that cannot see masks
+        (SB3's PPO and A2C) need nothing more: the envs' default ``invalid_action="penalty"``
+        rule makes a masked action a penalised no-op."""
+        return {"dataset": self.dataset, "split": split, "encoder": self.encoder, "observation": self.observation,
+                **self.env_kwargs}
 
 
 class _Backend:
@@ -487,7 +478,7 @@ def _train_locked(config: RunConfig, folder: Path, *, baselines: bool, progress:
 def results_table(summary: dict) -> str:
     """The results as a markdown table: one row per agent, the task's metrics as columns."""
     results = summary["results"]
-    metrics = [key for key in results["agent"] if key not in ("episodes",)]
+    metrics = [key for key in results["agent"] if key not in ("episodes", "truncated_episodes")]
     lines = ["| agent | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name, scores in results.items():
         label = f"{summary['config']['algo']} ({summary['config']['backend']})" if name == "agent" else name

@@ -243,8 +243,9 @@ def env_pages() -> dict[str, str]:
                 lines.append(f"| `{keyword}` | {default_text(parameter.default)} | {options} |")
         else:
             lines.append("No reward keyword: one reward rule (below).")
-        lines += ["", ("Invalid actions: `invalid_action=\"error\"` (default) raises `InvalidActionError`; "
-                  "`\"penalty\"` gives `invalid_action_penalty` and truncates after `max_invalid_actions` "
+        lines += ["", ("Invalid actions: under `invalid_action=\"penalty\"` (default) a masked action does "
+                  "nothing, gives `invalid_action_penalty` and truncates after `max_invalid_actions`; "
+                  "`\"error\"` (strict) raises `InvalidActionError` "
                   "(see [Environments](../environments.md#masks-and-invalid-actions)). The full reward "
                   "definition is in the [specification](#specification)."), ""]
 

@@ -137,7 +137,7 @@ def main(argv=None):
     for name, agent in (("custom policy", model), ("random", RandomAgent(args.seed))):
         scores = text_envs.evaluate(args.env, agent, split="test", **env_kwargs)
         print(f"eval {name:<13} (test split): " + "  ".join(f"{key} {value:.3f}" for key, value in scores.items()
-                                                          if key != "episodes"))
+                                                          if key not in ("episodes", "truncated_episodes")))
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 What it shows:
 
 1. SB3's plain ``PPO`` with ``agents.sb3.TransformerPolicy``. PPO never sees action
-   masks, so its envs are made with ``invalid_action="penalty"``: a masked action (for NER,
-   an ``I-X`` tag that does not continue an ``X`` entity) leaves the state as it is and
-   costs ``-1`` instead of raising, and the agent learns to avoid it.
+   masks; under the envs' ``invalid_action="penalty"`` rule (the default, spelled out
+   here) a masked action (for NER, an ``I-X`` tag that does not continue an ``X`` entity)
+   leaves the state as it is and costs ``-1``, and the agent learns to avoid it.
 2. sb3-contrib's ``MaskablePPO`` with ``agents.sb3.MaskableTransformerPolicy``: it asks
-   each env for ``env.action_masks()`` every step and never samples a masked action, so
-   the envs keep the default ``invalid_action="error"``.
+   each env for ``env.action_masks()`` every step and never samples a masked action.
 3. ``text_envs.evaluate(env_id, model, split="test")``: one episode per test example,
    scored with the task's corpus metric (seqeval entity F1 for NER), next to a random
    agent that picks valid actions (``agents.baselines.RandomAgent``).
@@ -83,7 +82,7 @@ def main(argv=None):
     # 3. the floor: a random valid action each step
     results["random"] = text_envs.evaluate(args.env, RandomAgent(args.seed), split="test", **env_kwargs)
 
-    keys = [key for key in results["random"] if key != "episodes"]
+    keys = [key for key in results["random"] if key not in ("episodes", "truncated_episodes")]
     print(f"\n{args.env}, test split ({results['random']['episodes']} episodes), {args.encoder} states:")
     print(f"| agent | {' | '.join(keys)} |")
     print(f"|---|{'---|' * len(keys)}")

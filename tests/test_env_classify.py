@@ -89,10 +89,11 @@ def test_classify_rewards_the_gold_label_with_one():
 
 @pytest.fixture(scope="module")
 def three_chunks():
-    """One text of 20 distinct words: chunks of 8, 8 and 4 words; gold label blue (action 3)."""
+    """One text of 20 distinct words: chunks of 8, 8 and 4 words; gold label blue (action 3).
+    Strict, so that a masked READ raises."""
     dataset = TaskDataset("classification", "hand", "train",
                           [ClassificationRecord("x", " ".join(f"w{j}" for j in range(20)), "blue")], LABELS)
-    return _env(ClassifyReadingEnv, dataset, reading_cost=0.1, render_mode="ansi")
+    return _env(ClassifyReadingEnv, dataset, reading_cost=0.1, render_mode="ansi", invalid_action="error")
 
 
 def test_reading_costs_per_chunk_and_the_decision_is_forced_at_the_end(three_chunks):
@@ -292,7 +293,7 @@ def test_masks_never_allow_an_invalid_action(cls, rule, rule_envs, toy, data):
         if data.draw(st.booleans(), label="try an invalid action"):
             action = data.draw(st.sampled_from([*np.flatnonzero(~mask).tolist(), -1, len(mask)]), label="invalid")
             before = _snapshot(env)
-            if rule == "error":
+            if rule == "error" or not 0 <= action < len(mask):  # outside the space: an error under every rule
                 with pytest.raises(InvalidActionError):
                     env.step(action)
             else:

@@ -124,7 +124,7 @@ def test_sequence_and_token_observations_track_the_episode():
 
 
 def test_mask_forbids_inside_tags_that_continue_nothing():
-    env = make(sentence_dataset(JOHN))
+    env = make(sentence_dataset(JOHN), invalid_action="error")
     _, info = env.reset()
     assert info["action_mask"].tolist() == [True, True, False, True, False]  # no I- at the start
     _, _, _, _, info = env.step(TAGS.index("B-PER"))
@@ -141,7 +141,7 @@ def test_mask_forbids_inside_tags_that_continue_nothing():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, len(TAGS) - 1), min_size=1, max_size=30))
 def test_masks_never_allow_an_invalid_move(actions):
-    env = make(sentence_dataset(JOHN, (["a", "b", "c", "d", "e", "f", "g"], ["O"] * 7)))
+    env = make(sentence_dataset(JOHN, (["a", "b", "c", "d", "e", "f", "g"], ["O"] * 7)), invalid_action="error")
     penalised = make(env.data, invalid_action="penalty", max_invalid_actions=len(actions) + 1)  # never truncated
     env.reset(seed=1)
     penalised.reset(seed=1)

@@ -100,7 +100,7 @@ def test_observation_modes_describe_the_state(mixed_datasets, tiny):
 # -- masks --------------------------------------------------------------------------------
 
 def test_mask_limits_the_end_to_a_short_span_after_the_start(mixed_datasets, tiny):
-    env = make(mixed_datasets["qa"], tiny, max_answer_tokens=3)
+    env = make(mixed_datasets["qa"], tiny, max_answer_tokens=3, invalid_action="error")
     _, info = env.reset(options={"index": 0})
     context = np.flatnonzero(info["action_mask"])
     assert (np.diff(context) == 1).all()
@@ -115,7 +115,7 @@ def test_mask_limits_the_end_to_a_short_span_after_the_start(mixed_datasets, tin
 
 
 def test_mask_stops_at_the_context_end(mixed_datasets, tiny):
-    env = make(mixed_datasets["qa"], tiny)
+    env = make(mixed_datasets["qa"], tiny, invalid_action="error")
     _, info = env.reset(options={"index": 0})
     last = int(np.flatnonzero(info["action_mask"])[-1])
     _, _, _, _, info = env.step(last)
@@ -125,7 +125,7 @@ def test_mask_stops_at_the_context_end(mixed_datasets, tiny):
 
 
 def test_invalid_descriptions(mixed_datasets, tiny):
-    env = make(mixed_datasets["qa"], tiny)
+    env = make(mixed_datasets["qa"], tiny, invalid_action="error")
     _, info = env.reset(options={"index": 0})
     with pytest.raises(InvalidActionError, match="special token"):
         env.step(0)
@@ -140,11 +140,11 @@ def test_invalid_descriptions(mixed_datasets, tiny):
 
 @pytest.fixture(scope="module")
 def strict_and_lenient():
-    """Two envs over the embedded validation split: the default rule and the penalty rule."""
+    """Two envs over the embedded validation split: the strict rule and the penalty rule."""
     from text_envs.encoders import Encoder
     tiny = Encoder("tiny", device="cpu")
     dataset = load("qa", "embedded", "validation")
-    return (QaEnv(dataset, encoder=tiny, max_length=LENGTH, max_answer_tokens=5),
+    return (QaEnv(dataset, encoder=tiny, max_length=LENGTH, max_answer_tokens=5, invalid_action="error"),
             QaEnv(dataset, encoder=tiny, max_length=LENGTH, max_answer_tokens=5, invalid_action="penalty",
                   max_invalid_actions=1000))
 

@@ -301,7 +301,7 @@ def test_token_oracle_beats_lead_and_random(validation):
 # -- masks and invalid actions ----------------------------------------------------------------
 
 def test_extractive_mask(tiny):
-    env = make(encoder=tiny, max_sentences=6, max_picks=3)
+    env = make(encoder=tiny, max_sentences=6, max_picks=3, invalid_action="error")
     _, info = env.reset(options={"index": 0})
     assert info["action_mask"].tolist() == [True] * 4 + [False] * 2 + [False]  # STOP only after a pick
     _, _, _, _, info = env.step(2)
@@ -323,7 +323,7 @@ def test_extractive_mask(tiny):
 
 
 def test_token_mask_is_the_copy_vocabulary(tiny):
-    env = make(SummarizeTokensEnv, encoder=tiny)
+    env = make(SummarizeTokensEnv, encoder=tiny, invalid_action="error")
     _, info = env.reset(options={"index": 0})
     source = set(env.encoder.tokenizer(" ".join(SENTENCES), add_special_tokens=False)["input_ids"])
     assert set(np.flatnonzero(info["action_mask"])) == source and env.action_masks().shape == (env.action_space.n,)
@@ -341,7 +341,7 @@ def test_token_mask_is_the_copy_vocabulary(tiny):
 @pytest.fixture(scope="module", params=ENVS, ids=lambda cls: cls.__name__)
 def strict_and_lenient(request, tiny):
     """The same env twice: invalid actions raise in one and are penalised in the other."""
-    return (make(request.param, encoder=tiny, observation="sequence"),
+    return (make(request.param, encoder=tiny, observation="sequence", invalid_action="error"),
             make(request.param, encoder=tiny, observation="sequence", invalid_action="penalty",
                  invalid_action_penalty=-0.5, max_invalid_actions=1000))
 
@@ -372,6 +372,10 @@ def test_masks_never_allow_an_invalid_action(strict_and_lenient, data):
             action = data.draw(st.sampled_from([-1, len(mask), *np.flatnonzero(~mask).tolist()]))
             with pytest.raises(InvalidActionError):
                 strict.step(action)
+            if not 0 <= action < len(mask):  # outside the space: an error under every rule
+                with pytest.raises(InvalidActionError, match="outside the action space"):
+                    lenient.step(action)
+                continue
             penalised, reward, terminated, truncated, penalty_info = lenient.step(action)
             assert same(penalised, observation) and reward == -0.5 and penalty_info["invalid_action"]
             assert not (terminated or truncated) and np.array_equal(penalty_info["action_mask"], mask)

@@ -2,8 +2,9 @@
 
 * Observations and masks are the caller's own: editing one in place changes nothing the
   env, or another env over the same (shared, in-memory) encoded split, returns later.
-* Numbers outside the action space (inf, nan, 2.5, -1, n) take the invalid-action rule like
-  any out-of-range action; other types raise; numpy integers and 0-d int arrays are actions.
+* Values outside the action space (inf, nan, 2.5, -1, n, a string, None) raise under every
+  invalid-action rule: only elements of the space are owed an outcome (Gymnasium's contract),
+  and the rule covers masked ones; numpy integers, 0-d int arrays and 2.0 are actions.
 * A torch vector env's ``state_dict()`` holds the whole state of its episodes in flight, as
   plain tensors that ``torch.load(weights_only=True)`` reads: a fresh env given it continues
   exactly as the original (observations, rewards, masks, ``final_obs``, every info tensor).
@@ -91,27 +92,19 @@ def outside(action, env):
     return env.action_space.n if action == "n" else action
 
 
+@pytest.mark.parametrize("rule", ["penalty", "error"])
 @pytest.mark.parametrize("action", OUTSIDE, ids=repr)
 @pytest.mark.parametrize("name", ENVIRONMENTS)
-def test_numbers_outside_the_space_take_the_error_rule(name, action, kwargs_of):
-    env = gym.make(f"{NAMESPACE}/{name}", **kwargs_of(name)).unwrapped
+def test_numbers_outside_the_space_raise_under_every_rule(name, action, rule, kwargs_of):
+    """The error names the env, the value and the space."""
+    env = gym.make(f"{NAMESPACE}/{name}", invalid_action=rule, **kwargs_of(name)).unwrapped
     env.reset(options={"index": 0})
     action = outside(action, env)
     with pytest.raises(InvalidActionError) as raised:
         env.step(action)
     message = str(raised.value)
     assert type(env).__name__ in message and f"[0, {env.action_space.n})" in message
-    assert f"invalid action {np.asarray(action).item()!r} " in message
-
-
-@pytest.mark.parametrize("action", OUTSIDE, ids=repr)
-def test_numbers_outside_the_space_take_the_penalty_rule(action, kwargs_of):
-    env = gym.make(f"{NAMESPACE}/NER-v0", invalid_action="penalty", invalid_action_penalty=-0.5,
-                   **kwargs_of("NER-v0")).unwrapped
-    before, _ = env.reset(options={"index": 0})
-    observation, reward, terminated, truncated, info = env.step(outside(action, env))
-    assert (reward, terminated, truncated, info["invalid_action"]) == (-0.5, False, False, True)
-    np.testing.assert_array_equal(observation, before)  # the state did not change
+    assert str(env.action_space) in message and f"invalid action {np.asarray(action).item()!r} " in message
 
 
 @pytest.mark.parametrize("rule", ["error", "penalty"])
@@ -139,12 +132,19 @@ def test_integers_in_any_form_are_actions(make_action, kwargs_of):
         assert got[1:4] == want[1:4]
 
 
-def test_the_torch_vector_env_refuses_float_actions(kwargs_of):
-    venv = make_torch_vec_env(f"{NAMESPACE}/NER-v0", 2, device="cpu", seed=0,
-                              **kwargs_of("NER-v0", invalid_action="penalty"))
+@pytest.mark.parametrize("rule", ["penalty", "error"])
+def test_the_torch_vector_env_refuses_actions_outside_the_space_under_every_rule(rule, kwargs_of):
+    kwargs = kwargs_of("NER-v0", invalid_action=rule)
+    venv = make_torch_vec_env(f"{NAMESPACE}/NER-v0", 2, device="cpu", seed=0, **kwargs)
     venv.reset()
     with pytest.raises(InvalidActionError, match="integer tensor"):
         venv.step(torch.tensor([float("inf"), 0.0]))
+    for action in (-1, venv.num_actions):
+        with pytest.raises(InvalidActionError, match=rf"invalid action {action} for sub-env 1 .*outside the action "
+                                                     rf"space \[0, {venv.num_actions}\) \(Discrete"):
+            venv.step(torch.tensor([0, action]))
+    _, _, _, _, info = venv.step(torch.tensor([0, 0]))  # nothing was stepped before
+    assert info["episode_length"].tolist() == [1, 1]
 
 
 # -- torch vector env checkpoints ----------------------------------------------------------------
@@ -165,11 +165,11 @@ def round_trip(state: dict) -> dict:
 
 
 def actions_for(venv, generator, invalid: bool) -> torch.Tensor:
-    """Random actions from the masks (and, if ``invalid``, some uniform ones, mostly invalid)."""
+    """Random actions from the masks (and, if ``invalid``, some uniform over the space, mostly masked)."""
     actions = torch.multinomial(venv.action_mask.float(), 1, generator=generator)[:, 0]
     if invalid:
         wild = torch.rand(venv.num_envs, generator=generator) < 0.4
-        actions = torch.where(wild, torch.randint(venv.num_actions + 1, (venv.num_envs,), generator=generator),
+        actions = torch.where(wild, torch.randint(venv.num_actions, (venv.num_envs,), generator=generator),
                               actions)
     return actions
 

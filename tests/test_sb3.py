@@ -73,9 +73,9 @@ def test_sb3_only_arguments_that_would_be_ignored_are_refused(vec_env):
 def test_maskable_predict_never_picks_a_masked_action(vec_env, mixed_datasets, tiny):
     model = MaskablePPO(MaskableTransformerPolicy, vec_env("NER", "sequence"), policy_kwargs=SMALL, device="cpu")
     env = gym.make("text_envs/NER-v0", dataset=mixed_datasets["ner"], encoder=tiny, cache_dir=None,
-                   observation="sequence")
+                   observation="sequence", invalid_action="error")
     obs, info = env.reset(seed=0)
-    for _ in range(30):  # raises InvalidActionError (the default rule) on a masked action
+    for _ in range(30):  # raises InvalidActionError (the strict rule) on a masked action
         action, _ = model.predict(obs, action_masks=info["action_mask"])
         assert info["action_mask"][action]
         obs, _, terminated, _, info = env.step(action)

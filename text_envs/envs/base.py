@@ -6,12 +6,19 @@ A concrete env sets ``task`` and implements five hooks:
 * ``_begin(index)``: start an episode on example ``index``;
 * ``_act(action) -> (reward, done)``: apply a valid action;
 * ``_observation()`` and ``_mask()``: the current observation and valid-action mask, as
-  fresh arrays or read-only ones (see below);
+  fresh arrays or read-only ones (see below); the base adds the mask to the observation
+  when the env is made with ``mask_in_observation=True`` (see :func:`with_mask`);
 * ``_result() -> (prediction, metrics)``: what the agent produced and its task metric,
   put in ``info`` at the end of the episode (``info["prediction"]``, ``info["metrics"]``);
 * ``_render_text()``: the ``ansi`` picture of the episode so far;
 * ``expert_action()``: what an oracle that reads the gold answer does now (the teacher of
   the supervised baseline, and the proof in tests that the maximum reward is reachable).
+
+Actions. ``step`` accepts every element of ``action_space`` (Gymnasium's contract): a
+masked one gets a valid outcome under the default rule ``invalid_action="penalty"``, or
+raises under the opt-in strict rule ``"error"``. A value outside the space (-1, ``n``,
+2.5, inf, nan, a string) is a caller's bug and raises :class:`InvalidActionError` under
+every rule, as Gymnasium's own envs assert.
 
 Nothing here runs the encoder after construction: ``__init__`` encodes the split through
 the cache (a lookup when it is cached), and every step reads arrays.
@@ -40,13 +47,35 @@ from ..encoders import DEFAULT_ENCODER, Encoder
 from ..records import TaskDataset
 
 OBSERVATION_MODES = ("compact", "sequence", "tokens")
-INVALID_ACTION_RULES = ("error", "penalty")
+INVALID_ACTION_RULES = ("penalty", "error")
+#: the key of the action mask in observations of envs made with ``mask_in_observation=True``
+MASK_KEY = "action_mask"
+#: the key of a compact (``Box``) observation inside such a ``Dict`` observation
+WRAPPED_KEY = "observations"
 _DEFAULT = "default"
 
 
 class InvalidActionError(ValueError):
-    """An action outside the action space or masked out, with ``invalid_action="error"``; or,
-    with either rule, something that is not one number (a string, None, a list)."""
+    """A value outside the action space, under every rule (a caller's bug); or a masked
+    action, with ``invalid_action="error"``."""
+
+
+def with_mask_space(space: gym.Space, n_actions: int) -> gym.spaces.Dict:
+    """``space`` with the action mask as a ``Box(0, 1, (n_actions,), int8)`` under
+    :data:`MASK_KEY`: a ``Dict`` gets the key added, a ``Box`` becomes ``Dict(observations=...,
+    action_mask=...)``. The convention of RLlib's action-masking modules and TorchRL, whose
+    agents read masks from the observation rather than from ``info``."""
+    parts = dict(space.spaces) if isinstance(space, gym.spaces.Dict) else {WRAPPED_KEY: space}
+    if MASK_KEY in parts:
+        raise ValueError(f"the observation space already has a {MASK_KEY!r} key")
+    return gym.spaces.Dict({**parts, MASK_KEY: gym.spaces.Box(0, 1, (n_actions,), np.int8)})
+
+
+def with_mask(observation, mask):
+    """An observation (an array or tensor, or a dict of them) with ``mask`` (int8) added, as
+    :func:`with_mask_space` lays it out; shared by the envs and their torch vector twins."""
+    parts = dict(observation) if isinstance(observation, dict) else {WRAPPED_KEY: observation}
+    return {**parts, MASK_KEY: mask}
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -84,7 +113,8 @@ class TextEnv(gym.Env):
     """Base class of the text-envs environments (see the module docstring for the hooks).
 
     Args:
-        dataset: ``"embedded"`` (default), a hub id, a local path, or a ready
+        dataset: ``"embedded"`` (default), a hub id, a local path (a ``save_to_disk`` folder
+            too), a ``datasets.Dataset`` or ``DatasetDict``, or a ready
             :class:`~text_envs.records.TaskDataset` of this env's task.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         encoder: an :class:`~text_envs.encoders.Encoder` or a name/path for one.
@@ -95,13 +125,28 @@ class TextEnv(gym.Env):
         dtype: float dtype of observation states, ``np.float32`` (default) or ``np.float16``.
         sequential: walk the split in order, example 0, 1, ... (wrapping after the last),
             instead of sampling examples; for evaluation.
-        invalid_action: ``"error"`` raises :class:`InvalidActionError` for an out-of-range
-            or masked action; ``"penalty"`` leaves the state as it was, gives
+        invalid_action: what a masked action (an element of the action space that the mask
+            rules out now) does. ``"penalty"`` (default) leaves the state as it was, gives
             ``invalid_action_penalty`` and sets ``info["invalid_action"]``; after
-            ``max_invalid_actions`` such actions in one episode it is truncated.
+            ``max_invalid_actions`` such actions in one episode it is truncated, so an agent
+            that ignores masks (``action_space.sample()``) still ends every episode within
+            its natural length plus ``max_invalid_actions`` steps. ``"error"`` (strict, opt-in)
+            raises :class:`InvalidActionError`. A value outside the action space raises under
+            either rule.
+        invalid_action_penalty: the reward of a masked action under ``"penalty"`` (default
+            -1.0: the scale of the best reward of one step, so invalid moves never pay).
+        max_invalid_actions: masked actions in one episode after which it is truncated, under
+            ``"penalty"`` (default 10).
+        mask_in_observation: add the valid-action mask to the observation (see
+            :func:`with_mask_space`), for agents that read masks there (RLlib, TorchRL);
+            ``info["action_mask"]`` and ``action_masks()`` give it either way.
         render_mode: ``None``, ``"ansi"`` (returns the text), ``"human"`` (prints it) or
             ``"rgb_array"`` (the text drawn as an image, for video recorders; SB3's
             ``make_vec_env`` asks for this mode by default).
+        progress: when the split is not in the cache yet, say what is being encoded and show a
+            progress bar (rate, time left) on stderr while it is. None (default): when stderr
+            is a terminal or a notebook (:func:`text_envs.cache.watched`); True or False:
+            always or never.
     """
 
     task: ClassVar[str]
@@ -110,9 +155,10 @@ class TextEnv(gym.Env):
     def __init__(self, dataset: str | os.PathLike | TaskDataset = "embedded", split: str = "train", *,
                  encoder: Encoder | str = DEFAULT_ENCODER, max_length: int | None = None,
                  cache_dir: str | os.PathLike | None = _DEFAULT, observation: str = "compact",
-                 dtype: type = np.float32, sequential: bool = False, invalid_action: str = "error",
+                 dtype: type = np.float32, sequential: bool = False, invalid_action: str = "penalty",
                  invalid_action_penalty: float = -1.0, max_invalid_actions: int = 10,
-                 render_mode: str | None = None, layout: str | None = None) -> None:
+                 mask_in_observation: bool = False, render_mode: str | None = None,
+                 layout: str | None = None, progress: bool | None = None) -> None:
         if observation not in OBSERVATION_MODES:
             raise ValueError(f"unknown observation mode {observation!r}; expected one of {OBSERVATION_MODES}")
         if invalid_action not in INVALID_ACTION_RULES:
@@ -132,19 +178,22 @@ class TextEnv(gym.Env):
             cache_dir = cache_module.default_cache_dir()
         self.encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
         self.encoded = cache_module.encode(self.data, self.encoder, cache_dir=cache_dir, max_length=max_length,
-                                           layout=layout, progress=False)
+                                           layout=layout, progress=progress)
         self.observation_mode = observation
         self.dtype = np.dtype(dtype)
         self.sequential = sequential
         self.invalid_action = invalid_action
         self.invalid_action_penalty = float(invalid_action_penalty)
         self.max_invalid_actions = max_invalid_actions
+        self.mask_in_observation = bool(mask_in_observation)
         self.render_mode = render_mode
         self.index = -1
         self._next_sequential = 0
         self._invalid_count = 0
         self._done = True
         self._setup()
+        if self.mask_in_observation:
+            self.observation_space = with_mask_space(self.observation_space, self.action_space.n)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -203,8 +252,7 @@ class TextEnv(gym.Env):
         self._invalid_count = 0
         self._done = False
         self._begin(self.index)
-        return owned(self._observation()), {"index": self.index, "id": self.record.id,
-                                            "action_mask": self.action_masks()}
+        return self._observe(), {"index": self.index, "id": self.record.id, "action_mask": self.action_masks()}
 
     def step(self, action):
         if self._done:
@@ -217,7 +265,7 @@ class TextEnv(gym.Env):
             info = {"invalid_action": True, "action_mask": self.action_masks()}
             if truncated:
                 info.update(self._final_info())
-            return owned(self._observation()), self.invalid_action_penalty, False, truncated, info
+            return self._observe(), self.invalid_action_penalty, False, truncated, info
         reward, done = self._act(action)
         self._done = done
         info = {"action_mask": self.action_masks()}
@@ -225,41 +273,62 @@ class TextEnv(gym.Env):
             info.update(self._final_info())
         if self.render_mode == "human":
             self.render()
-        return owned(self._observation()), float(reward), done, False, info
+        return self._observe(), float(reward), done, False, info
+
+    def result(self) -> tuple[object, dict[str, float]]:
+        """What the agent has produced in this episode so far, and its task metrics: at the end of
+        an episode, ``info["prediction"]`` and ``info["metrics"]``. For an episode that something
+        outside the env ended (a ``TimeLimit`` wrapper), whose last ``info`` has neither."""
+        return self._result()
 
     def _final_info(self) -> dict:
         prediction, metrics = self._result()
         return {"prediction": prediction, "metrics": metrics, "index": self.index, "id": self.record.id}
 
-    def _check_action(self, action) -> int | None:
-        """The action as an int if it is valid; else None (penalty rule) or an error (error rule).
+    def _observe(self):
+        """The observation handed out: the caller's own (see the module docstring), with the
+        mask added when the env was made with ``mask_in_observation=True``."""
+        observation = owned(self._observation())
+        if self.mask_in_observation:
+            observation = with_mask(observation, self._mask().astype(np.int8))
+        return observation
 
-        A number that is not a valid action, an integer outside the space or masked out, or a
-        float that is not an integer (2.5, inf, nan), is what an agent may sample, so every
-        such number takes the invalid-action rule. Anything else (a string, None, several
-        numbers) is a caller's bug and raises whatever the rule."""
+    def _check_action(self, action) -> int | None:
+        """The action as an int; None if it is masked out and the rule is ``"penalty"``.
+
+        A masked action is an element of the action space, which Gymnasium's contract says
+        ``step`` accepts, so it follows the env's rule; a value outside the space is not owed
+        an outcome (see :meth:`_in_space`)."""
+        number = self._in_space(action)
+        if self._mask()[number]:
+            return number
+        if self.invalid_action == "penalty":
+            return None
+        raise InvalidActionError(f"invalid action {number!r} in {type(self).__name__}: masked out here "
+                                 f"({self._describe_invalid(number)}); valid actions are info['action_mask'] / "
+                                 f"env.action_masks(), or leave invalid_action at its default 'penalty'")
+
+    def _in_space(self, action) -> int:
+        """The action as an int if it is an element of the action space (an integer, in any
+        form: numpy ints, 0-d int arrays, an integral float such as 2.0); else an error under
+        every rule: a value outside the space is a caller's bug, never an agent's move."""
         try:
             number = np.asarray(action).item()
         except (TypeError, ValueError):  # several numbers, or ragged
             number = None
+        space, n = self.action_space, self.action_space.n
         if not isinstance(number, (int, float)):  # bool is an int, as in Discrete.contains
-            raise InvalidActionError(f"{type(self).__name__}.step() takes one action of its action space "
-                                     f"{self.action_space} (an integer in [0, {self.action_space.n})), "
-                                     f"got {action!r}")
-        mask = self._mask()
-        integral = isinstance(number, int) or number.is_integer()
-        if integral and 0 <= number < len(mask) and mask[int(number)]:
-            return int(number)
-        if self.invalid_action == "penalty":
-            return None
-        if not integral:
-            reason = f"not a single integer, so outside the action space [0, {len(mask)})"
-        elif not 0 <= number < len(mask):
-            reason = f"outside the action space [0, {len(mask)})"
+            raise InvalidActionError(f"{type(self).__name__}.step() takes one action of its action space {space} "
+                                     f"(an integer in [0, {n})), got {action!r}")
+        if isinstance(number, float) and not number.is_integer():
+            reason = "not a single integer, so outside"
+        elif not 0 <= number < n:
+            reason = "outside"
         else:
-            reason = f"masked out here ({self._describe_invalid(int(number))})"
-        raise InvalidActionError(f"invalid action {number!r} in {type(self).__name__}: {reason}; valid actions are "
-                                 f"info['action_mask'] / env.action_masks(), or pass invalid_action='penalty'")
+            return int(number)
+        raise InvalidActionError(f"invalid action {number!r} in {type(self).__name__}: {reason} the action space "
+                                 f"[0, {n}) ({space}); this raises under every invalid_action rule, which covers "
+                                 f"masked actions only")
 
     def _describe_invalid(self, action: int) -> str:
         return "see the env's documentation of its mask"

@@ -1,8 +1,8 @@
 """Text classification in one step: observe a text, answer with its label.
 
 Actions: ``Discrete(len(labels))`` over the dataset's class names (``env.labels``, in the
-dataset's order). Every label is always valid (the mask is all True), so the only invalid
-actions are out-of-range ones.
+dataset's order). Every label is always valid (the mask is all True), so no action of the
+space is ever masked.
 
 Reward: 1.0 for the gold label, 0.0 otherwise, and the episode ends; the return is the
 accuracy, which ``info["metrics"]["accuracy"]`` repeats (``info["prediction"]`` is the

@@ -199,7 +199,9 @@ class SummarizeTokensEnv(TextEnv):
         return self.eos_id if self._length else int(self._source_ids[0])
 
     def _result(self):
-        return self._text(), dict(self._final_scores())
+        # mid-episode (an outside time limit ended it): score the text so far without caching it
+        scores = self._final_scores() if self._done else rouge_scores([self._text()], self.record.summary)
+        return self._text(), dict(scores)
 
     def _render_text(self) -> str:
         record = self.record

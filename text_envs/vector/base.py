@@ -28,10 +28,13 @@ State is updated out of place (``torch.where``, not in-place writes), so an obse
 hold state tensors without a copy: a later step never changes what an earlier one returned.
 
 The rules are the Gymnasium env's, sub-env by sub-env (``tests/test_vector.py`` replays
-every episode in the Gymnasium env and compares): the same observations, masks, rewards,
-terminations, and ``invalid_action`` rule. Episodes restart in the same step that ends them
-(as SB3's VecEnvs and Gymnasium's ``SAME_STEP`` mode): ``step`` returns the next episode's
-first observation, and ``info["final_obs"]`` the last one of the episode that ended.
+every episode in the Gymnasium env and compares): the same observations (with the mask
+under ``"action_mask"`` when the env was made with ``mask_in_observation=True``), masks,
+rewards, terminations, and ``invalid_action`` rule (masked actions get the penalty by
+default; actions outside the action space raise under every rule). Episodes restart in the
+same step that ends them (as SB3's VecEnvs and Gymnasium's ``SAME_STEP`` mode): ``step``
+returns the next episode's first observation, and ``info["final_obs"]`` the last one of the
+episode that ended.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ..envs.base import InvalidActionError, TextEnv
+from ..envs.base import InvalidActionError, TextEnv, with_mask
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -78,8 +81,9 @@ class TorchVectorEnv:
     """``num_envs`` episodes of one text env, stepped together as tensors on ``device``.
 
     ``reset(seed=...)`` and ``step(actions)`` follow Gymnasium's vector API with tensors:
-    ``actions`` is an integer tensor [N]; observations are a tensor or a dict of tensors
-    shaped and typed like ``single_observation_space`` batched; rewards float32 [N],
+    ``actions`` is an integer tensor [N] of elements of the action space; observations are a
+    tensor or a dict of tensors shaped and typed like ``single_observation_space`` batched
+    (the mask included, as int8, under ``mask_in_observation=True``); rewards float32 [N],
     terminated/truncated bool [N], all on ``device``. ``info`` holds ``action_mask`` (bool
     [N, n_actions], of the returned observations), ``index`` (int64 [N], the example each
     sub-env now runs), and after a step ``final_obs`` (the observation where an episode ended,
@@ -169,7 +173,7 @@ class TorchVectorEnv:
         self._start_episodes(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
         self._started = True
         self.action_mask = self._mask()
-        return self._observation(), {"action_mask": self.action_mask, "index": self.index}
+        return self._observe(), {"action_mask": self.action_mask, "index": self.index}
 
     def step(self, actions) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         if not self._started:
@@ -177,7 +181,8 @@ class TorchVectorEnv:
         actions = self._as_actions(actions)
         valid = self._valid(actions)
         if self.env.invalid_action == "error" and not bool(valid.all()):
-            self._raise_invalid(actions, valid)
+            self._raise_invalid(actions, valid, "masked out here (invalid_action='error'; the default "
+                                "'penalty' gives it a penalty instead)")
         reward, terminated = self._act(torch.where(valid, actions, 0), valid)
         terminated = terminated & valid
         self._invalid_count = self._invalid_count + ~valid
@@ -187,12 +192,12 @@ class TorchVectorEnv:
         self._lengths = self._lengths + 1
         done = terminated | truncated
         self.action_mask = self._mask()
-        info = {"final_obs": self._observation(), "episode_return": self._returns.float(),
+        info = {"final_obs": self._observe(), "episode_return": self._returns.float(),
                 "episode_length": self._lengths, "invalid_action": ~valid}
         self._start_episodes(done)
         self.action_mask = self._mask()
         info.update(action_mask=self.action_mask, index=self.index)
-        return self._observation(), reward.float(), terminated, truncated, info
+        return self._observe(), reward.float(), terminated, truncated, info
 
     def close(self) -> None:
         self.env.close()
@@ -244,6 +249,14 @@ class TorchVectorEnv:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _observe(self) -> Any:
+        """The observation of the current state, with ``self.action_mask`` (the mask of that
+        state) added as the env adds it when made with ``mask_in_observation=True``."""
+        observation = self._observation()
+        if self.env.mask_in_observation:
+            observation = with_mask(observation, self.action_mask.to(torch.int8))
+        return observation
+
     def _seed(self, seed: int | None) -> None:
         if seed is None:
             self._generator.seed()
@@ -267,26 +280,35 @@ class TorchVectorEnv:
         self._derive(starting)
 
     def _as_actions(self, actions) -> torch.Tensor:
-        actions = torch.as_tensor(actions, device=self.device)
+        """``actions`` as an int64 tensor [N] on the device, if each is an element of the action
+        space; else an error under every rule (as in the Gymnasium env: only elements are owed
+        an outcome). Actions that arrive on the host are range-checked there, for free; a tensor
+        already on a GPU (a trainer's own samples) is not, since the check would make every
+        step wait for the device."""
+        actions = torch.as_tensor(actions)
         if actions.dtype.is_floating_point or actions.dtype.is_complex or actions.dtype == torch.bool:
             raise InvalidActionError(f"actions must be an integer tensor, got dtype {actions.dtype}")
         if actions.shape not in ((self.num_envs,), (self.num_envs, 1)):
             raise InvalidActionError(f"actions must have shape [{self.num_envs}] (one per sub-env), "
                                      f"got {tuple(actions.shape)}")
-        return actions.reshape(self.num_envs).long()
+        actions = actions.reshape(self.num_envs).long()
+        if actions.device.type == "cpu":
+            outside = (actions < 0) | (actions >= self.num_actions)
+            if bool(outside.any()):
+                self._raise_invalid(actions.to(self.device), ~outside.to(self.device),
+                                    f"outside the action space [0, {self.num_actions}) ({self.single_action_space}), "
+                                    f"under every invalid_action rule")
+        return actions.to(self.device)
 
     def _valid(self, actions: torch.Tensor) -> torch.Tensor:
-        in_range = (actions >= 0) & (actions < self.num_actions)
-        allowed = self.action_mask.gather(1, actions.clamp(0, self.num_actions - 1)[:, None])[:, 0]
-        return in_range & allowed
+        """Which of ``actions`` (elements of the action space) the masks allow."""
+        return self.action_mask.gather(1, actions[:, None])[:, 0]
 
-    def _raise_invalid(self, actions: torch.Tensor, valid: torch.Tensor) -> None:
+    def _raise_invalid(self, actions: torch.Tensor, valid: torch.Tensor, reason: str) -> None:
+        """An error naming the first sub-env whose action is not ``valid``, its action and ``reason``."""
         bad = torch.nonzero(~valid)[:, 0].tolist()
         env_index, action = bad[0], int(actions[bad[0]])
-        reason = (f"outside the action space [0, {self.num_actions})" if not 0 <= action < self.num_actions
-                  else "masked out here")
         others = f" (and {len(bad) - 1} more sub-envs)" if len(bad) > 1 else ""
         raise InvalidActionError(
             f"invalid action {action} for sub-env {env_index} (example {int(self.index[env_index])}) of "
-            f"{type(self).__name__}: {reason}{others}; valid actions are info['action_mask'], or make the env "
-            f"with invalid_action='penalty'")
+            f"{type(self).__name__}: {reason}{others}; valid actions are info['action_mask']")
