@@ -46,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import warnings
 import weakref
 from contextlib import contextmanager, nullcontext, suppress
@@ -240,7 +241,7 @@ def _entry_name(dataset: TaskDataset, fingerprint: str) -> str:
 def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
            cache_dir: str | os.PathLike | None = None, layout: str | None = None,
            max_length: int | None = None, on_overflow: str = "truncate", batch_tokens: int | None = None,
-           progress: bool = True, verify: bool = True) -> EncodedSplit:
+           progress: bool | None = None, verify: bool = True) -> EncodedSplit:
     """Encode a split once; later calls with the same inputs return the cached result.
 
     Args:
@@ -253,7 +254,10 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
             capped at the encoder's limit).
         on_overflow: ``"truncate"`` or ``"error"`` for inputs over the encoder's max length.
         batch_tokens: padded tokens per forward batch (default 8,192 on CPU, 65,536 on GPU).
-        progress: show a tqdm bar while encoding.
+        progress: when the split has to be encoded (not when it is cached), say so in one
+            line and show a tqdm bar (tokenizing, then tokens encoded with rate and time
+            left) on stderr. None (default): only where someone watches (see
+            :func:`watched`); True or False: always or never.
         verify: check every cached file's checksum on load (reads the whole file once).
 
     Raises:
@@ -278,13 +282,34 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
         return loaded
 
     def build(staging: _Staging | None = None) -> dict:
-        return _build(dataset, encoder, layout, max_length, on_overflow, batch_tokens, progress, staging)
+        shown = watched() if progress is None else progress
+        if shown:
+            _announce(dataset, encoder, layout, folder)
+        return _build(dataset, encoder, layout, max_length, on_overflow, batch_tokens, shown, staging)
 
     arrays = _frozen(build()) if folder is None else _load_or_build(folder, key, fingerprint, verify, build)
     encoded = EncodedSplit(dataset, arrays, layout=layout, encoder_name=encoder.name, max_length=max_length,
                            fingerprint=fingerprint, path=folder)
     _LOADED[registry_key] = encoded
     return encoded
+
+
+def watched() -> bool:
+    """Whether someone watches stderr: a terminal, or a Jupyter kernel (its stderr is no
+    terminal, but tqdm shows a widget there). Where output is captured or logged (pytest, CI,
+    ``nohup``), the default is silence; ``progress=True`` asks for the bar anyway."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
+def _announce(dataset: TaskDataset, encoder: Encoder, layout: str, folder: Path | None) -> None:
+    """Say, before the progress bar, what is being encoded and that it happens once: the first
+    env over a split can take minutes here, and should not look hung."""
+    from tqdm.auto import tqdm
+
+    shape = "" if layout == dataset.task else f" as {layout}"
+    kept = f"once; cached in {folder.parent}" if folder is not None else "kept in memory only: no cache_dir"
+    tqdm.write(f"encoding {len(dataset):,} records of {dataset.name}/{dataset.split}{shape} with {encoder.name} "
+               f"({kept})", file=sys.stderr)
 
 
 def segment_inputs(dataset: TaskDataset, layout: Layout) -> tuple[list, list[str], np.ndarray]:
@@ -359,6 +384,11 @@ def _build(dataset, encoder, layout_name, max_length, on_overflow, batch_tokens,
 
     layout = LAYOUTS[layout_name]
     inputs, ids, segment_starts = segment_inputs(dataset, layout)
+    # one bar for the whole build: tokenizing is one parallel call (no steps to count), then
+    # the bar counts the tokens encoded, with their rate and the time left
+    where = f"{dataset.name}/{dataset.split}"
+    bar = tqdm(total=None, unit="tok", desc=f"tokenizing {where}", disable=not progress, leave=False,
+               file=sys.stderr)
     tokenized = encoder.tokenize(inputs, layout.kind, max_length=max_length, ids=ids, on_overflow=on_overflow)
     device = encoder.device
     if batch_tokens is None:
@@ -376,8 +406,8 @@ def _build(dataset, encoder, layout_name, max_length, on_overflow, batch_tokens,
     states, pooled = big["states"], big["pooled"]
 
     pad_id = encoder.tokenizer.pad_token_id or 0
-    bar = tqdm(total=num_tokens, unit="tok", desc=f"encoding {dataset.task}/{dataset.split}",
-               disable=not progress, leave=False)
+    bar.set_description(f"encoding {where}", refresh=False)
+    bar.reset(total=num_tokens)
     chunks = plan_chunks(starts, batch_tokens, chunk_tokens(hidden))
     # page-locked host memory makes the device-to-host copy a fast DMA
     host = torch.empty((max(int(starts[c.hi] - starts[c.lo]) for c in chunks), hidden), dtype=torch.float16,

@@ -5,7 +5,8 @@
   its actual spaces in every observation mode, on a dataset and encoder of your choice.
 * ``text-envs encode``: load datasets, encode them into the cache (a no-op when they are
   cached already) and print a summary table: the quickest way to see that data, encoder
-  and cache work on a machine.
+  and cache work on a machine. With ``--env ID`` it makes that env on each split instead,
+  which pre-builds every layout the env reads (the reading env's chunks too).
 * ``text-envs train ENV``: train an agent (native or SB3 backend) in a run folder, resumable,
   then print its test score next to the random, heuristic and supervised baselines
   (see :mod:`agents.train`).
@@ -24,29 +25,71 @@ from .records import SPLITS, TASKS
 
 def _encode(args: argparse.Namespace) -> int:
     from . import cache
-    from .data import load
     from .encoders import Encoder
 
+    env_kwargs = _key_values(args.env_arg, "--env-arg")
+    if args.env is None and env_kwargs:
+        raise ValueError("--env-arg applies to --env only")
+    if args.env is not None and args.tasks:
+        raise ValueError(f"give TASK names or --env, not both: {args.env} fixes its task")
     encoder = Encoder(args.encoder, device=args.device)
     cache_dir = None if args.memory else (args.cache_dir or cache.default_cache_dir())
+    if args.env is None:
+        built = _encode_tasks(args, encoder, cache_dir)
+    else:
+        built = _encode_env(args, encoder, cache_dir, env_kwargs)
     rows = []
-    for task in args.tasks:
-        for split in args.splits:
-            dataset = load(task, args.dataset, split)
-            start = time.perf_counter()
-            encoded = cache.encode(dataset, encoder, cache_dir=cache_dir, max_length=args.max_length,
-                                   progress=not args.quiet)
-            seconds = time.perf_counter() - start
-            rows.append((task, dataset.name, dataset.split, len(dataset), len(encoded.pooled), encoded.max_length,
-                         encoded.num_tokens,
-                         int(encoded.truncated.sum()), len(dataset.labels) or "-", f"{seconds:.1f}"))
-    header = ("task", "dataset", "split", "records", "segments", "max_length", "tokens", "truncated", "labels", "seconds")
+    for encoded, seconds in built:
+        dataset = encoded.dataset
+        rows.append((dataset.task, dataset.name, dataset.split, encoded.layout, len(dataset), len(encoded.pooled),
+                     encoded.max_length, encoded.num_tokens, int(encoded.truncated.sum()), len(dataset.labels) or "-",
+                     f"{seconds:.1f}"))
+    header = ("task", "dataset", "split", "layout", "records", "segments", "max_length", "tokens", "truncated",
+              "labels", "seconds")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(str(value).rjust(width) for value, width in zip(row, widths)))
     print(f"encoder {encoder.name} (hidden size {encoder.hidden_size}, {encoder.device}); "
           f"cache: {cache_dir or 'in memory'}")
     return 0
+
+
+def _encode_tasks(args: argparse.Namespace, encoder, cache_dir):
+    """(encoding, seconds) of each split of each task, in the task's own layout."""
+    from . import cache
+    from .data import load
+
+    for task in args.tasks or TASKS:
+        for split in args.splits:
+            dataset = load(task, args.dataset, split)
+            start = time.perf_counter()
+            encoded = cache.encode(dataset, encoder, cache_dir=cache_dir, max_length=args.max_length,
+                                   progress=not args.quiet)
+            yield encoded, time.perf_counter() - start
+
+
+def _encode_env(args: argparse.Namespace, encoder, cache_dir, env_kwargs: dict):
+    """(encoding, seconds) of each split, by making the env on it: its constructor encodes
+    whatever it reads through the cache, in its own layout (the reading env's chunks), so
+    this knows none of an env's rules and pre-builds exactly what a later ``gym.make`` with
+    the same arguments reads."""
+    import gymnasium as gym
+
+    from .registration import resolve_env_id
+
+    env_id = resolve_env_id(args.env)
+    kwargs = {"dataset": args.dataset, "encoder": encoder, "cache_dir": cache_dir, "max_length": args.max_length,
+              "progress": not args.quiet}
+    clash = sorted(env_kwargs.keys() & {"split", *kwargs})
+    if clash:
+        raise ValueError(f"--env-arg {clash[0]}=...: {clash[0]} is set by the command's own options (--dataset, "
+                         f"--split, --encoder, --cache-dir, --max-length, --quiet)")
+    for split in args.splits:
+        start = time.perf_counter()
+        env = gym.make(env_id, split=split, **kwargs, **env_kwargs)
+        seconds = time.perf_counter() - start
+        yield env.unwrapped.encoded, seconds
+        env.close()
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -145,8 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
     encode = commands.add_parser("encode", help="encode datasets into the cache and print a summary",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    encode.add_argument("tasks", nargs="*", default=list(TASKS), metavar="TASK",
-                        help=f"tasks to encode (default: all of {', '.join(TASKS)})")
+    encode.add_argument("tasks", nargs="*", metavar="TASK",
+                        help=f"tasks to encode in their own layout (default: all of {', '.join(TASKS)})")
+    encode.add_argument("--env", default=None, metavar="ID",
+                        help="instead of tasks: make this env (e.g. ClassifyReading-v0) on each split, which "
+                             "encodes every layout it reads, so a later gym.make of it finds them cached")
+    encode.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
+                        help="env keyword for --env, e.g. --env-arg chunk_words=16 (repeatable)")
     encode.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
     encode.add_argument("--split", dest="splits", action="append", choices=SPLITS,
                         help="split to encode (repeatable; default: all three)")

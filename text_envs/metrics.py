@@ -193,12 +193,17 @@ def corpus_scores(dataset, predictions: dict[int, Any]) -> dict[str, float]:
     lists (NER: micro entity P/R/F1 with seqeval, and token accuracy), answer strings (QA:
     mean SQuAD EM and F1), lists of summary sentences or a summary string (mean ROUGE F),
     label names (accuracy and macro-F1).
+
+    An episode cut short is scored as far as it got: the words it left untagged count as
+    "O" (seqeval needs one tag per word), and the empty answer, the summary so far and no
+    label (None, wrong) score as they are.
     """
     indices = sorted(predictions)
     records = [dataset[i] for i in indices]
     predicted = [predictions[i] for i in indices]
     if dataset.task == "ner":
-        return entity_scores([r.tags for r in records], predicted)
+        return entity_scores([r.tags for r in records],
+                             [[*tags, *["O"] * (len(r.tags) - len(tags))] for r, tags in zip(records, predicted)])
     if dataset.task == "qa":
         scores = [squad_scores(p, [a.text for a in r.answers]) for r, p in zip(records, predicted)]
         return {key: float(np.mean([s[key] for s in scores])) for key in ("exact_match", "f1")}

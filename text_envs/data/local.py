@@ -77,7 +77,7 @@ from ..records import (SPLITS, Answer, ClassificationRecord, QARecord, Record, R
 from .columns import RowConverter, check_tag_scheme, label_kind, label_name, label_set, to_iob2
 from .splits import DEFAULT_FRACTIONS, check_fractions, split_records
 
-__all__ = ["FORMATS", "ag_news_newlines", "guess_format", "load_local"]
+__all__ = ["FORMATS", "ag_news_newlines", "guess_format", "is_saved_dataset", "load_local"]
 
 #: Each format and the task it holds (None: any task, by named columns).
 FORMATS: dict[str, str | None] = {"conll": "ner", "squad": "qa", "jsonl": None, "csv": None, "tsv": None,
@@ -166,6 +166,9 @@ def load_local(task: str, path: str | os.PathLike, split: str, *, format: str | 
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"no such dataset file or folder: {path}")
+    if is_saved_dataset(path):
+        raise ValueError(f"{path} is a folder written by datasets' save_to_disk, not data files; load it with "
+                         f"text_envs.data.load({task!r}, {str(path)!r}, {split!r})")
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r} for {path}; formats are {', '.join(FORMATS)}")
     if check_tag_scheme(tag_scheme) != "iob2" and task != "ner":
@@ -269,6 +272,16 @@ def _first_lines(path: Path, count: int, codec: str) -> list[list[str]]:
 
 
 # --- which files ----------------------------------------------------------------------------
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """Whether ``path`` is a folder written by ``datasets``' ``save_to_disk``: a DatasetDict's
+    (``dataset_dict.json``) or a Dataset's (``dataset_info.json`` and ``state.json``).
+
+    Asked before any file format is guessed: ``dataset_dict.json`` would otherwise pass for
+    the one data file of the folder, in the SQuAD format."""
+    return path.is_dir() and ((path / "dataset_dict.json").is_file()
+                              or ((path / "dataset_info.json").is_file() and (path / "state.json").is_file()))
 
 
 def _dataset_files(path: Path) -> tuple[dict[str, Path], Path | None]:
