@@ -2,10 +2,11 @@
 
 What it shows: a text-envs env is an ordinary Gymnasium env. Nothing of text-envs is used
 here but its env ids (``import text_envs`` registers them): the vector env is Gymnasium's
-``SyncVectorEnv``, the actor-critic a small torch MLP on the ``compact`` observation (the
-current word's encoder state, the previous tag and the progress, for NER), actions are
-sampled under the masks in ``infos["action_mask"]``, and the update is PPO's clipped
-objective on GAE advantages, all written out below. At the end the greedy policy plays
+``SyncVectorEnv`` (``AsyncVectorEnv`` with ``--async-envs``), the actor-critic a small
+torch MLP on the ``compact`` observation (the current word's encoder state, the previous
+tag and the progress, for NER), actions are sampled under the masks in
+``infos["action_mask"]``, and the update is PPO's clipped objective on GAE advantages, all
+written out below. At the end the greedy policy plays
 every example of the test split once, and so does a random masked policy, for comparison.
 
 Autoreset: Gymnasium 1.x vector envs reset a finished sub-env on the *next* ``step()`` by
@@ -20,6 +21,7 @@ Run it (defaults: NER, MiniLM states, 100k env steps, half a minute on a laptop 
     python examples/cleanrl_ppo.py
     python examples/cleanrl_ppo.py --env text_envs/Classify-v0 --gamma 0.99 --timesteps 20000
     python examples/cleanrl_ppo.py --encoder tiny --timesteps 4096   # the tests' settings
+    python examples/cleanrl_ppo.py --async-envs   # the envs in subprocesses (AsyncVectorEnv)
 
 The MLP reads the flattened compact observation, which suits NER, Classify,
 ClassifyReading and Summarize; QA's compact observation is one row per token, better read
@@ -45,7 +47,9 @@ def parse_args(argv=None):
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or folder ('tiny' for tests)")
     parser.add_argument("--timesteps", type=int, default=100_000, help="total env steps of training")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-envs", type=int, default=16, help="parallel envs in the SyncVectorEnv")
+    parser.add_argument("--num-envs", type=int, default=16, help="parallel envs in the vector env")
+    parser.add_argument("--async-envs", action="store_true",
+                        help="step the envs in subprocesses (gymnasium's AsyncVectorEnv) instead of in this one")
     parser.add_argument("--num-steps", type=int, default=128, help="steps per env in each rollout")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--anneal-lr", action=argparse.BooleanOptionalAction, default=True)
@@ -136,8 +140,9 @@ def main(argv=None):
     torch.manual_seed(args.seed)
 
     # env setup: same-step autoreset (see the docstring)
-    envs = gym.vector.SyncVectorEnv([make_env(args.env, args.encoder) for _ in range(args.num_envs)],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    vector_env = gym.vector.AsyncVectorEnv if args.async_envs else gym.vector.SyncVectorEnv
+    envs = vector_env([make_env(args.env, args.encoder) for _ in range(args.num_envs)],
+                      autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs_shape, n_actions = envs.single_observation_space.shape, envs.single_action_space.n
     agent = Agent(int(np.prod(obs_shape)), n_actions, args.hidden)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)

@@ -28,6 +28,19 @@ def private_cache_dir(tmp_path_factory):
         os.environ["TEXT_ENVS_CACHE"] = previous
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for a training test: PyTorch's two-thread pool slows small ops a
+    hundredfold when another process holds a core (and closing a TorchRL ``SerialEnv`` raises
+    the thread count, which this puts back for the tests that follow)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny():
     return Encoder("tiny", device="cpu")

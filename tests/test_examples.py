@@ -47,7 +47,7 @@ def metric(text: str, line_start: str, key: str) -> float:
 
 
 def test_every_example_has_docstring_and_budget_encoder_env_arguments(run_example, capsys):
-    assert SCRIPTS == ["cleanrl_ppo.py", "custom_policy.py", "random_agent.py", "sb3_ppo.py"]
+    assert SCRIPTS == ["cleanrl_ppo.py", "custom_policy.py", "random_agent.py", "sb3_ppo.py", "torchrl_ppo.py"]
     for name in SCRIPTS:
         docstring = (EXAMPLES / name).read_text().split('"""')
         assert docstring[0] == "" and f"python examples/{name}" in docstring[1]
