@@ -18,10 +18,8 @@ file. A checkpoint therefore holds tensors and plain data only:
   refused unless the caller says it trusts the file (``trust=True``; on the command line
   ``--trust-checkpoint``), which hands it to SB3's own ``load``.
 
-Files are written atomically (:func:`atomic_write`: a ``.partial-*`` file in the same
-folder, flushed to disk, then renamed over the target), so a crash, a full disk or a
-Ctrl-C leaves either the old file or the new one; a failed write removes its partial file,
-and :func:`sweep_partials` removes those a killed process left.
+Checkpoints are written with :func:`text_envs.files.atomic_write`, so a crash, a full
+disk or a Ctrl-C leaves either the old file or the new one.
 """
 
 from __future__ import annotations
@@ -30,10 +28,8 @@ import json
 import math
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -42,44 +38,11 @@ import torch
 
 from .schedules import ConstantSchedule, LinearSchedule
 
-PARTIAL_PREFIX = ".partial-"
-
-
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read, or cannot be read safely; the message says which file and why."""
 
 
-# -- files -------------------------------------------------------------------------------------------
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a partial file in the same folder and a rename.
-
-    The partial file is flushed to disk before the rename, so even a power loss leaves the
-    old file or the whole new one; on any failure (a full disk, no permission) the partial
-    file is removed and the error goes up with the target's name."""
-    path = Path(path)
-    payload = data.encode() if isinstance(data, str) else data
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=path.suffix, delete=False)
-    try:
-        with handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException as err:
-        Path(handle.name).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from err
-        raise
-
-
-def sweep_partials(folder: str | os.PathLike) -> list[Path]:
-    """Remove the partial files a killed writer left in ``folder`` (call it only while no writer runs there)."""
-    swept = [path for path in Path(folder).glob(PARTIAL_PREFIX + "*") if path.is_file()]
-    for path in swept:
-        path.unlink(missing_ok=True)
-    return swept
+# -- reading -------------------------------------------------------------------------------------------
 
 
 def read_torch(path: str | os.PathLike) -> dict:

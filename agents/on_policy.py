@@ -20,7 +20,7 @@ bfloat16 autocast on any device, ``False`` turns it off. bfloat16 keeps float32'
 range, so no loss scaling is needed; logits and values are cast to float32 before the
 distribution, GAE and the losses, and the weights and optimizer state stay float32.
 
-Checkpoints. :meth:`save` writes one file atomically (:func:`agents.checkpoints.atomic_write`)
+Checkpoints. :meth:`save` writes one file atomically (:func:`text_envs.files.atomic_write`)
 holding tensors and plain data only (see :mod:`agents.checkpoints`): a JSON spec (the
 algorithm, the hyperparameters with schedules as data, the policy class by name and its
 keyword arguments, the spaces), the policy and optimizer state dicts, ``num_timesteps``,
@@ -48,8 +48,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoints import (CheckpointError, atomic_write, class_name, read_torch, resolve_policy_class,
-                          schedule_from_json, schedule_to_json, space_from_json, space_to_json, to_json)
+from text_envs.files import atomic_write
+
+from .checkpoints import (CheckpointError, class_name, read_torch, resolve_policy_class, schedule_from_json,
+                          schedule_to_json, space_from_json, space_to_json, to_json)
 from .policies import ActorCritic, masked_distribution
 from .rollout import RolloutBatch, RolloutBuffer, map_observation
 from .schedules import ScheduleLike, as_schedule

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import fcntl
 import io
 import json
 import os
@@ -46,7 +45,9 @@ from gymnasium.envs.registration import load_env_creator
 from text_envs import evaluate
 from text_envs.registration import resolve_env_id
 
-from .checkpoints import atomic_write, load_sb3, sweep_partials
+from text_envs.files import atomic_write, locked, sweep_partials
+
+from .checkpoints import load_sb3
 
 ALGOS = ("ppo", "a2c", "maskable-ppo")
 BACKENDS = ("native", "sb3")
@@ -338,16 +339,11 @@ class _Interrupt:
 def _run_folder_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder``'s lock file while a run writes there: two processes training into one folder
     would overwrite each other's checkpoints, and a partial file is stale only when no run is live."""
-    with open(folder / ".lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with locked(folder / ".lock", wait=False) as held:
+        if not held:
             raise ValueError(f"{folder} is in use by another text-envs process; wait for it to end or use "
-                             f"another run folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+                             f"another run folder")
+        yield
 
 
 def read_config(folder: Path) -> dict:

@@ -114,10 +114,10 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
     import gymnasium as gym
 
     from agents.baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
-    from agents.checkpoints import atomic_write
     from agents.tensors import resolve_device
     from agents.train import RunConfig, task_of, train
     from text_envs import evaluate
+    from text_envs.files import atomic_write
 
     dataset = task.dataset if task.dataset == "embedded" else str(args.data / task.dataset)
     env_id = task.env_id

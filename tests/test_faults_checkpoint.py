@@ -12,13 +12,14 @@ import zipfile
 import pytest
 import torch
 
-import agents.checkpoints
+import text_envs.files
 from agents import PPO
-from agents.checkpoints import CheckpointError, atomic_write, read_torch
+from agents.checkpoints import CheckpointError, read_torch
 from agents.on_policy import OnPolicyAlgorithm
 from agents.schedules import LinearSchedule
 from agents.train import RunConfig, evaluate_run, train
 from text_envs.cli import main
+from text_envs.files import atomic_write
 from text_envs.vector import TorchVectorEnv
 
 SETTINGS = {"env": "NER", "total_timesteps": 512, "n_envs": 8, "encoder": "tiny", "eval_every": 256,
@@ -197,7 +198,7 @@ def _disk_full(*args):
 def test_a_full_disk_while_saving_keeps_the_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
     target = tmp_path / "file.json"
     target.write_text("old")
-    monkeypatch.setattr(agents.checkpoints.os, "fsync", _disk_full)
+    monkeypatch.setattr(text_envs.files.os, "fsync", _disk_full)
     with pytest.raises(OSError, match="cannot write .*file.json: No space left") as caught:
         atomic_write(target, "new")
     assert caught.value.errno == errno.ENOSPC
@@ -208,7 +209,7 @@ def test_a_full_disk_during_training_is_one_line_and_the_checkpoint_stands(tmp_p
     folder = tmp_path / "run"
     assert main(["train", "NER", *CLI_SETTINGS, "--run-dir", str(folder)]) == 0
     before = (folder / "checkpoint.pt").read_bytes()
-    monkeypatch.setattr(agents.checkpoints.os, "fsync", _disk_full)
+    monkeypatch.setattr(text_envs.files.os, "fsync", _disk_full)
     arguments = ["train", "NER", *CLI_SETTINGS, "--run-dir", str(folder)]
     arguments[arguments.index("--timesteps") + 1] = "512"
     assert main(arguments) == 1

@@ -49,7 +49,7 @@ import shutil
 import sys
 import warnings
 import weakref
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -58,12 +58,8 @@ from typing import Callable, Sequence
 import numpy as np
 import xxhash
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: entries are still renamed into place, but builds are not serialised
-    fcntl = None
-
 from .encoders import Encoder, Tokenized
+from .files import locked
 from .records import TaskDataset
 
 CACHE_VERSION = 1
@@ -489,67 +485,12 @@ def _staging_path(folder: Path) -> Path:
 
 @contextmanager
 def _locked(path: Path, *, wait: bool = True):
-    """Hold an exclusive ``flock`` on the file ``path`` (created, and removed on release).
-    Yields True; with ``wait=False`` yields False at once, holding nothing, if another
-    process (or another open of the file in this one) holds it.
-
-    Why flock rather than a pid in a file: the kernel drops the lock when its holder dies,
-    however it dies (kill -9, out of memory), so a lock is never stale and no liveness guess
-    is needed; pids are reused and mean nothing across containers or hosts that share a
-    cache folder. Without fcntl (not POSIX) nothing is locked: waiting is assumed to succeed
-    and trying fails, so no staging folder is ever swept there.
-    """
-    if fcntl is None:
-        yield wait
-        return
-    with _writing(path.parent):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _acquire(path, wait)
-    if fd is None:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        _release(fd, path)
-
-
-def _acquire(path: Path, wait: bool) -> int | None:
-    """A descriptor holding the lock on the file now at ``path``, or None if it is held and
-    ``wait`` is False. The holder removes the file on release, so a waiter that then gets the
-    lock of a removed file sees that ``path`` no longer names it and locks the new one."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # read-write: flock over NFS needs it
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        except BaseException:
-            os.close(fd)
-            raise
-        if _names(path, fd):
-            return fd
-        os.close(fd)
-
-
-def _release(fd: int, path: Path) -> None:
-    """Remove the lock file, then unlock it: a folder at rest holds no lock files."""
-    try:
-        if _names(path, fd):
-            path.unlink()
-    finally:
-        os.close(fd)
-
-
-def _names(path: Path, fd: int) -> bool:
-    """Whether ``path`` is the file open as ``fd``."""
-    try:
-        named = os.stat(path)
-    except FileNotFoundError:
-        return False
-    opened = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+    """:func:`text_envs.files.locked`, where failing to make the lock file is a
+    :class:`CacheError` naming the cache folder."""
+    with ExitStack() as stack:
+        with _writing(path.parent):
+            held = stack.enter_context(locked(path, wait=wait))
+        yield held
 
 
 def _sweep(cache_dir: Path, *, held: str) -> None:
