@@ -61,8 +61,11 @@ def main() -> None:
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
     args = parser.parse_args()
 
-    revision = subprocess.run(["git", "rev-parse", "--short", args.ref], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--short", "--verify", f"{args.ref}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True, check=False)
+    if found.returncode:
+        raise SystemExit(f"--ref {args.ref!r} names no commit of this repository")
+    revision = found.stdout.strip()
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         subprocess.run(["git", "worktree", "add", "--detach", str(scratch / "ref"), revision], cwd=ROOT,
