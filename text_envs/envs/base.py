@@ -252,7 +252,8 @@ class TextEnv(gym.Env):
         self._invalid_count = 0
         self._done = False
         self._begin(self.index)
-        return self._observe(), {"index": self.index, "id": self.record.id, "action_mask": self.action_masks()}
+        mask = self.action_masks()
+        return self._observe(mask), {"index": self.index, "id": self.record.id, "action_mask": mask}
 
     def step(self, action):
         if self._done:
@@ -265,7 +266,7 @@ class TextEnv(gym.Env):
             info = {"invalid_action": True, "action_mask": self.action_masks()}
             if truncated:
                 info.update(self._final_info())
-            return self._observe(), self.invalid_action_penalty, False, truncated, info
+            return self._observe(info["action_mask"]), self.invalid_action_penalty, False, truncated, info
         reward, done = self._act(action)
         self._done = done
         info = {"action_mask": self.action_masks()}
@@ -273,7 +274,7 @@ class TextEnv(gym.Env):
             info.update(self._final_info())
         if self.render_mode == "human":
             self.render()
-        return self._observe(), float(reward), done, False, info
+        return self._observe(info["action_mask"]), float(reward), done, False, info
 
     def result(self) -> tuple[object, dict[str, float]]:
         """What the agent has produced in this episode so far, and its task metrics: at the end of
@@ -285,12 +286,13 @@ class TextEnv(gym.Env):
         prediction, metrics = self._result()
         return {"prediction": prediction, "metrics": metrics, "index": self.index, "id": self.record.id}
 
-    def _observe(self):
-        """The observation handed out: the caller's own (see the module docstring), with the
-        mask added when the env was made with ``mask_in_observation=True``."""
+    def _observe(self, mask: np.ndarray):
+        """The observation handed out: the caller's own (see the module docstring), with
+        ``mask`` (the one ``info`` carries) added when the env was made with
+        ``mask_in_observation=True``."""
         observation = owned(self._observation())
         if self.mask_in_observation:
-            observation = with_mask(observation, self._mask().astype(np.int8))
+            observation = with_mask(observation, mask.astype(np.int8))
         return observation
 
     def _check_action(self, action) -> int | None:
