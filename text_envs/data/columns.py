@@ -64,6 +64,20 @@ def label_kind(value: Any) -> str:
     return "index" if is_index else "name"
 
 
+def check_label_kinds(places: Iterable[tuple[str | None, str]], fix: str) -> None:
+    """Refuse labels written as indices in some rows and as names in others (see :func:`label_kind`).
+
+    ``places`` pairs each row's label kind (None: the row has no label) with where the row
+    is; the error names the first row of each kind, then ``fix``."""
+    first: dict[str, str] = {}
+    for kind, where in places:
+        if kind is not None:
+            first.setdefault(kind, where)
+    if len(first) > 1:
+        raise RecordError(f"labels are written two ways: as class indices (first at {first['index']}) and as "
+                          f"names (first at {first['name']}), so each would be a class of its own; {fix}")
+
+
 def label_name(value: Any, names: Sequence[str] | None) -> str:
     """The label a cell holds: an index into ``names`` (int or digit string), else the string itself.
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import SPLITS, Record, RecordError, TaskDataset, canonical_split, check_task
-from .columns import RowConverter, label_set
+from .columns import RowConverter, check_label_kinds, label_set
 from .local import ag_news_newlines
 from .splits import split_records
 
@@ -156,18 +156,15 @@ def table_records(task: str, table: Any, id_prefix: str, *, where: str, columns:
     label_column = converter.columns.get("tags" if task == "ner" else "label")
     names = _class_label_names(table.features, label_column) or (tuple(label_names) if label_names else None)
     converter.label_names = names
-    records, first_of_kind = [], {}
+    records, kinds = [], []
     for index, row in enumerate(table):
         row = fix_row(row) if fix_row else row
         try:
             records.append(converter.record(row, f"{id_prefix}-{index}"))
-            first_of_kind.setdefault(converter.label_kind(row), index)
+            kinds.append((converter.label_kind(row), f"{where}, row {index}"))
         except (RecordError, TypeError) as err:
             raise RecordError(f"{where}, row {index}: {err}") from None
-    if {"index", "name"} <= set(first_of_kind):
-        raise RecordError(f"{where}: labels are written two ways: as class indices (first in row "
-                          f"{first_of_kind['index']}) and as names (first in row {first_of_kind['name']}); write "
-                          f"every label one way, or cast the column to a datasets.ClassLabel")
+    check_label_kinds(kinds, "write every label one way, or cast the column to a datasets.ClassLabel")
     return records, names
 
 

@@ -74,7 +74,7 @@ from typing import TextIO
 
 from ..records import (SPLITS, Answer, ClassificationRecord, QARecord, Record, RecordError, TaggingRecord,
                        TagSequenceError, TaskDataset, canonical_split, check_task, is_bio_tag)
-from .columns import RowConverter, check_tag_scheme, label_kind, label_name, label_set, to_iob2
+from .columns import RowConverter, check_label_kinds, check_tag_scheme, label_kind, label_name, label_set, to_iob2
 from .splits import DEFAULT_FRACTIONS, check_fractions, split_records
 
 __all__ = ["FORMATS", "ag_news_newlines", "guess_format", "is_saved_dataset", "load_local"]
@@ -208,15 +208,9 @@ def _check_label_kinds(files: Sequence[_FileData]) -> None:
     which index is which name is not in the data. Checked over every split file, since
     the label set is shared.
     """
-    first: dict[str, str] = {}
-    for data in files:
-        for example in data.examples:
-            if example.label_kind is not None and example.label_kind not in first:
-                first[example.label_kind] = f"{data.path}, {example.where}"
-    if len(first) > 1:
-        raise RecordError(f"labels are written two ways: as class indices (first at {first['index']}) and as "
-                          f"names (first at {first['name']}), so each would be a class of its own; write every "
-                          f"label one way: all names, or all indices (named with label_names=[...])")
+    check_label_kinds(((example.label_kind, f"{data.path}, {example.where}") for data in files
+                       for example in data.examples),
+                      "write every label one way: all names, or all indices (named with label_names=[...])")
 
 
 def _seeded_part(data: _FileData, split: str, seed: int, fractions: Sequence[float] | None) -> list[Record]:
