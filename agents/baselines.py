@@ -4,9 +4,10 @@
   agent must clear; it uses the mask, as a masked RL agent does).
 * :func:`heuristic_scores`: the simplest answer a practitioner would try first, built
   from the training split and scored on the evaluation split with the task's corpus
-  metric. NER: each word's most frequent training tag (unseen words: ``O``). Summaries:
-  Lead-3 (the document's first three sentences). Classification: the majority label. QA
-  has no such baseline here (random is its floor).
+  metric; each task's spec names and defines it (``heuristic``, ``heuristic_predictions``).
+  NER: each word's most frequent training tag (unseen words: ``O``). Summaries: Lead-3
+  (the document's first three sentences). Classification: the majority label. QA has no
+  such baseline here (random is its floor).
 * :class:`SupervisedAgent`: the same :class:`~agents.policies.ActorCritic` architecture
   trained by cross-entropy on the env's gold actions (:meth:`TextEnv.expert_action`, with
   the gold history in the observation: teacher forcing), the ceiling a reward-only learner
@@ -15,23 +16,16 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-
 import gymnasium as gym
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from text_envs.data import load
-from text_envs.metrics import corpus_scores
-from text_envs.records import TaskDataset
+from text_envs.tasks import spec_of
 
 from .policies import ActorCritic
 from .tensors import as_batch, resolve_device
-
-#: the name of each task's heuristic baseline in :func:`heuristic_scores`
-HEURISTICS = {"ner": "majority tag", "summarization": "lead-3", "classification": "majority label"}
-
 
 class RandomAgent:
     """``agent(observation, action_mask)``: a uniformly random valid action, from a seeded generator."""
@@ -43,29 +37,14 @@ class RandomAgent:
         return int(self.rng.choice(np.flatnonzero(action_mask)))
 
 
-def heuristic_predictions(train: TaskDataset, data: TaskDataset) -> dict[int, object]:
-    """Each record of ``data``'s prediction by the task's heuristic (see the module docstring)."""
-    if train.task == "ner":
-        counts: dict[str, Counter] = defaultdict(Counter)
-        for record in train:
-            for word, tag in zip(record.tokens, record.tags):
-                counts[word][tag] += 1
-        return {i: [counts[w].most_common(1)[0][0] if w in counts else "O" for w in record.tokens]
-                for i, record in enumerate(data)}
-    if train.task == "summarization":
-        return {i: list(record.sentences[:3]) for i, record in enumerate(data)}
-    if train.task == "classification":
-        majority = Counter(record.label for record in train).most_common(1)[0][0]
-        return {i: majority for i in range(len(data))}
-    raise ValueError(f"no heuristic baseline for the {train.task!r} task; its floor is RandomAgent")
-
-
-def heuristic_scores(task: str, dataset="embedded", split: str = "test") -> dict[str, float] | None:
-    """The heuristic baseline's corpus metrics on ``split`` (None for a task without one)."""
-    if task not in HEURISTICS:
+def heuristic_scores(env_id: str, dataset="embedded", split: str = "test") -> dict[str, float] | None:
+    """The corpus metrics on ``split`` of the heuristic baseline of ``env_id``'s task (fitted on
+    the train split of the same dataset); None for a task without one."""
+    spec = spec_of(env_id)
+    if spec.heuristic is None:
         return None
-    train, data = load(task, dataset, "train"), load(task, dataset, split)
-    return corpus_scores(data, heuristic_predictions(train, data))
+    train, data = load(spec.records, dataset, "train"), load(spec.records, dataset, split)
+    return spec.scores(data, spec.heuristic_predictions(train, data))
 
 
 class SupervisedAgent:

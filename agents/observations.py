@@ -1,39 +1,36 @@
-"""Task families: how a transformer policy reads each env's ``sequence``/``tokens`` observation.
+"""How a transformer policy reads a task's ``sequence``/``tokens`` observation: its *family*.
 
 A family turns one batched observation into *items* (one encoder state per word, token,
 sentence, source position or chunk, with a mask of which exist), embeds the per-item and
-global episode state, and maps the trunk's hidden states to action logits. It is chosen by
-the observation's exact key set (one row per env and mode), and checked against the action
-space:
+global episode state, and maps the trunk's hidden states to action logits. What each key
+of a task's observation is, is written once, in the task's spec
+(:class:`~text_envs.tasks.spec.PolicySchema`, ``TaskSpec.schemas``): :func:`schema_of`
+finds the registered task mode whose keys the space has, and the schema's ``head`` picks
+the family class here:
 
-=================  ============================================  ============================  =========================
-family (env)       keys (``sequence`` / ``tokens`` mode)         items                         head -> actions
-=================  ============================================  ============================  =========================
-``ner``            states, mask, tags, cursor /                  words (tokens: the state of   label: the cursor word's
-(NER)              input_ids, attention_mask, word_starts,       each word's first subword)    state -> ``Discrete(K)``
-                   tags, cursor                                                                tags
-``qa``             states, attention_mask, context_mask, start,  tokens                        pointer: one logit per
-(QA)               step / input_ids, attention_mask,                                           token, ``Discrete(L)``
-                   token_type_ids, context_mask, start, step
-``summarize``      states, mask, picked, num_picked /            sentences (tokens: each       pointer per sentence +
-(Summarize)        input_ids, attention_mask, picked, num_picked row mean-pooled)              STOP, ``Discrete(S+1)``
-``copy``           states, source_mask, generated, length /      source token positions        vocabulary, ``Discrete(V)``:
-(SummarizeTokens)  source_ids, source_mask, generated, length                                  sequence: a Linear to V;
-                                                                                               tokens: pointer scores
-                                                                                               scattered (max) onto the
-                                                                                               source ids + an EOS logit
-``classify``       states, attention_mask /                      tokens                        label: masked mean ->
-(Classify)         input_ids, attention_mask                                                   ``Discrete(labels)``
-``reading``        states, mask, num_revealed /                  revealed chunks (tokens:      label: masked mean ->
-(ClassifyReading)  input_ids, attention_mask, num_revealed       each row mean-pooled)         READ + labels
-=================  ============================================  ============================  =========================
+================  ==========================================================================
+head              logits
+================  ==========================================================================
+``label``         a Linear from the pooled state to the actions (NER tags, labels, READ)
+``pointer``       one logit per item, a shared Linear (QA token positions)
+``pointer_stop``  one logit per item, then a STOP logit from the pooled state (Summarize)
+``copy``          a vocabulary of token ids (SummarizeTokens): in sequence mode a Linear to
+                  the vocabulary; in tokens mode each source position's score goes to its
+                  id's slot (the max over the positions holding it) and EOS has its own logit
+================  ==========================================================================
 
-Episode state is embedded generically from the space's bounds: ``item_fields`` (a value
-per item: NER tags, QA context flags, Summarize picked flags) and ``marker_fields`` (a
-position: NER cursor, QA chosen start) are added to the items; ``global_fields`` (a
-counter: QA step, sentences picked, chunks revealed, tokens written) go into a summary
-token that the trunk prepends to the items. The copy family adds the bag and the last of
-the generated ids there, and in tokens mode flags the source positions already copied.
+Episode state is embedded generically from the space's bounds: the schema's
+``item_fields`` (a value per item: NER tags, QA context flags, Summarize picked flags) and
+``marker_fields`` (a position: NER cursor, QA chosen start) are added to the items;
+``global_fields`` (a counter: QA step, sentences picked, chunks revealed, tokens written) go
+into a summary token that the trunk prepends to the items. The heads read the items' masked
+mean and a focus: the item at the schema's ``focus`` marker (NER's cursor), else the
+summary token. The copy family adds the bag and the last of the ids written so far (its
+``generated`` key) to the summary, and in tokens mode flags the source positions already
+copied.
+
+A task of your own gets a transformer policy by declaring its schemas in its spec and
+registering it (:func:`text_envs.tasks.register`); nothing here changes.
 
 An env made with ``mask_in_observation=True`` adds the action mask to its observation
 (key ``"action_mask"``; a compact ``Box`` observation moves under ``"observations"``).
@@ -43,13 +40,12 @@ rest as it reads the same env without the mask, and applies the mask to its logi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import gymnasium as gym
 import torch
 from torch import nn
 
 from text_envs.envs.base import MASK_KEY, WRAPPED_KEY
+from text_envs.tasks import SPECS, PolicySchema
 
 MASKED_LOGIT = -1e8  # as sb3-contrib's MaskableCategorical: exp() underflows to exactly 0 in float32
 
@@ -84,51 +80,35 @@ def _box_range(space: gym.Space, key: str) -> tuple[int, int]:
 
 
 class Family(nn.Module):
-    """Base of the families (see the module docstring). Subclasses set the class attributes
-    and override :meth:`logits` (and, where needed, :meth:`focus` or :meth:`episode`).
+    """Base of the families (see the module docstring): reads the items and episode state the
+    schema names; subclasses are the heads and override :meth:`logits`.
 
     Args:
         space: the env's ``Dict`` observation space (``sequence`` or ``tokens`` mode), with or
             without the action mask (see :func:`split_space`).
         n_actions: the size of its ``Discrete`` action space.
         d_model: width of the embeddings and of the trunk.
+        schema: what each key of ``space`` is (:func:`schema_of` finds it).
         eos_id: the encoder's EOS (SEP) id; only the copy family's tokens mode uses it.
     """
 
-    name: ClassVar[str]
-    sequence_keys: ClassVar[frozenset[str]]
-    tokens_keys: ClassVar[frozenset[str]]
-    sequence_mask: ClassVar[str] = "attention_mask"  # which items exist, sequence mode
-    tokens_layout: ClassVar[str] = "tokens"          # "tokens", "words" or "rows" (see items())
-    ids_key: ClassVar[str] = "input_ids"
-    ids_mask: ClassVar[str] = "attention_mask"
-    item_fields: ClassVar[tuple[str, ...]] = ()
-    marker_fields: ClassVar[tuple[str, ...]] = ()
-    global_fields: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
+    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
+                 eos_id: int | None = None) -> None:
         super().__init__()
         space = split_space(space)
-        self.tokens_mode = set(space.spaces) == self.tokens_keys
+        self.schema = schema
+        self.tokens_mode = schema.items != "states"  # token ids: the policy runs its own encoder over them
         self.n_actions = n_actions
-        self.n_items = self._count_items(space)
+        self.n_items = int(space["word_starts" if self.tokens_mode and schema.tokens_layout == "words"
+                                 else schema.items].shape[0])
         self._check_actions(space, n_actions)
         # a value v of a field with bounds [low, high] is row v - low of its embedding
-        self._low = {key: _box_range(space, key)[0] for key in self.item_fields + self.global_fields}
-        self.item_embeddings = nn.ModuleDict({key: self._embedding(space, key, d_model) for key in self.item_fields})
-        self.marker_embeddings = nn.ModuleDict({key: nn.Embedding(2, d_model) for key in self.marker_fields})
+        self._low = {key: _box_range(space, key)[0] for key in schema.item_fields + schema.global_fields}
+        self.item_embeddings = nn.ModuleDict({key: self._embedding(space, key, d_model)
+                                              for key in schema.item_fields})
+        self.marker_embeddings = nn.ModuleDict({key: nn.Embedding(2, d_model) for key in schema.marker_fields})
         self.global_embeddings = nn.ModuleDict({key: self._embedding(space, key, d_model)
-                                                for key in self.global_fields})
-
-    @classmethod
-    def matches(cls, space: gym.spaces.Dict) -> bool:
-        return set(space.spaces) in (cls.sequence_keys, cls.tokens_keys)
-
-    def _count_items(self, space: gym.spaces.Dict) -> int:
-        key = self.ids_key if self.tokens_mode else "states"
-        if self.tokens_mode and self.tokens_layout == "words":
-            key = "word_starts"
-        return int(space[key].shape[0])
+                                                for key in schema.global_fields})
 
     def _check_actions(self, space: gym.spaces.Dict, n_actions: int) -> None:
         """Raise if the action space is not what this family's head produces."""
@@ -149,16 +129,18 @@ class Family(nn.Module):
 
         Sequence mode reads the cached states. Tokens mode runs ``encoder`` (a
         :class:`~agents.policies.PretrainedEncoder`): ``"tokens"`` gives one state per
-        token (windows of the encoder's length for longer inputs), ``"words"`` gathers the
-        state of each word's first subword, ``"rows"`` mean-pools each row of a 2-D id grid.
+        token (windows of the encoder's length for longer inputs; with ``token_type_ids``
+        when the observation has them), ``"words"`` gathers the state of each word's first
+        subword (at ``word_starts``), ``"rows"`` mean-pools each row of a 2-D id grid.
         """
+        schema = self.schema
         if not self.tokens_mode:
-            return obs["states"].float(), obs[self.sequence_mask] > 0
-        ids, mask = obs[self.ids_key].long(), obs[self.ids_mask] > 0
-        if self.tokens_layout == "rows":
+            return obs[schema.items].float(), obs[schema.item_mask] > 0
+        ids, mask = obs[schema.items].long(), obs[schema.item_mask] > 0
+        if schema.tokens_layout == "rows":
             return encoder.rows(ids, mask), mask.any(-1)
         states = encoder.tokens(ids, mask, obs["token_type_ids"].long() if "token_type_ids" in obs else None)
-        if self.tokens_layout == "words":
+        if schema.tokens_layout == "words":
             starts = obs["word_starts"].long()
             index = starts.clamp(min=0).unsqueeze(-1).expand(-1, -1, states.shape[-1])
             return states.gather(1, index), starts >= 0
@@ -167,22 +149,27 @@ class Family(nn.Module):
     def episode(self, obs: dict, n: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """Embeddings of the episode state: per item [B, n, d] and global [B, d] (0.0 if none)."""
         per_item: torch.Tensor | float = 0.0
-        for key in self.item_fields:
+        for key in self.schema.item_fields:
             per_item = per_item + self._lookup(self.item_embeddings, key, obs[key][:, :n])
         for key, embedding in self.marker_embeddings.items():
             positions = torch.arange(n, device=obs[key].device)
             per_item = per_item + embedding((positions == obs[key].long().reshape(-1, 1)).long())
         glob: torch.Tensor | float = 0.0
-        for key in self.global_fields:
+        for key in self.schema.global_fields:
             glob = glob + self._lookup(self.global_embeddings, key, obs[key].reshape(-1))
         return per_item, glob
 
     # -- heads --------------------------------------------------------------------------------
 
     def focus(self, items: torch.Tensor, summary: torch.Tensor, obs: dict) -> torch.Tensor:
-        """The state [B, d] that heads and critic read next to the items' masked mean: by
-        default the output of the summary token (which carries the global episode state)."""
-        return summary
+        """The state [B, d] that heads and critic read next to the items' masked mean: the item
+        at the schema's ``focus`` marker (clamped into range: at the end of an NER sentence the
+        cursor is past the last word), else the output of the summary token (which carries the
+        global episode state)."""
+        if self.schema.focus is None:
+            return summary
+        position = obs[self.schema.focus].long().reshape(-1).clamp(0, items.shape[1] - 1)
+        return items[torch.arange(items.shape[0], device=items.device), position]
 
     def logits(self, items: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, obs: dict) -> torch.Tensor:
         """Action logits [B, n_actions] from the trunk's item states [B, n, d], their mask
@@ -193,8 +180,9 @@ class Family(nn.Module):
 class LabelFamily(Family):
     """One decision from the pooled state: a Linear to the actions."""
 
-    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
-        super().__init__(space, n_actions, d_model, eos_id)
+    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
+                 eos_id: int | None = None) -> None:
+        super().__init__(space, n_actions, d_model, schema, eos_id)
         self.label = nn.Linear(2 * d_model, n_actions)
 
     def logits(self, items, mask, pooled, obs):
@@ -204,9 +192,14 @@ class LabelFamily(Family):
 class PointerFamily(Family):
     """One score per item (a shared Linear); items that do not exist get :data:`MASKED_LOGIT`."""
 
-    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
-        super().__init__(space, n_actions, d_model, eos_id)
+    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
+                 eos_id: int | None = None) -> None:
+        super().__init__(space, n_actions, d_model, schema, eos_id)
         self.pointer = nn.Linear(d_model, 1)
+
+    def _check_actions(self, space, n_actions):
+        if n_actions != self.n_items:
+            raise ValueError(f"a pointer over {self.n_items} items needs {self.n_items} actions, got {n_actions}")
 
     def scores(self, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """[B, n_items]: the trunk may have cut the items to the longest in the batch; pad back."""
@@ -217,85 +210,40 @@ class PointerFamily(Family):
         return self.scores(items, mask)
 
 
-class NerFamily(LabelFamily):
-    name = "ner"
-    sequence_keys = frozenset({"states", "mask", "tags", "cursor"})
-    tokens_keys = frozenset({"input_ids", "attention_mask", "word_starts", "tags", "cursor"})
-    sequence_mask = "mask"
-    tokens_layout = "words"
-    item_fields = ("tags",)
-    marker_fields = ("cursor",)
+class PointerStopFamily(PointerFamily):
+    """A pointer over the items, then one STOP logit from the pooled state."""
 
-    def _check_actions(self, space, n_actions):
-        tags = _box_range(space, "tags")[1] + 1
-        if n_actions != tags:
-            raise ValueError(f"NER observations carry {tags} tags but the action space has {n_actions} actions")
-
-    def focus(self, items, summary, obs):
-        """The word being tagged (the cursor clamped into range: at the end it is past the last word)."""
-        cursor = obs["cursor"].long().reshape(-1).clamp(0, items.shape[1] - 1)
-        return items[torch.arange(items.shape[0], device=items.device), cursor]
-
-
-class QaFamily(PointerFamily):
-    name = "qa"
-    sequence_keys = frozenset({"states", "attention_mask", "context_mask", "start", "step"})
-    tokens_keys = frozenset({"input_ids", "attention_mask", "token_type_ids", "context_mask", "start", "step"})
-    item_fields = ("context_mask",)
-    marker_fields = ("start",)
-    global_fields = ("step",)
-
-    def _check_actions(self, space, n_actions):
-        if n_actions != self.n_items:
-            raise ValueError(f"QA points at one of {self.n_items} tokens but the action space has {n_actions} actions")
-
-
-class SummarizeFamily(PointerFamily):
-    name = "summarize"
-    sequence_keys = frozenset({"states", "mask", "picked", "num_picked"})
-    tokens_keys = frozenset({"input_ids", "attention_mask", "picked", "num_picked"})
-    sequence_mask = "mask"
-    tokens_layout = "rows"
-    item_fields = ("picked",)
-    global_fields = ("num_picked",)
-
-    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
-        super().__init__(space, n_actions, d_model, eos_id)
+    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
+                 eos_id: int | None = None) -> None:
+        super().__init__(space, n_actions, d_model, schema, eos_id)
         self.stop = nn.Linear(2 * d_model, 1)
 
     def _check_actions(self, space, n_actions):
         if n_actions != self.n_items + 1:
-            raise ValueError(f"Summarize has {self.n_items} sentences + STOP but the action space has "
-                             f"{n_actions} actions")
+            raise ValueError(f"a pointer over {self.n_items} items + STOP needs {self.n_items + 1} actions, "
+                             f"got {n_actions}")
 
     def logits(self, items, mask, pooled, obs):
         return torch.cat([self.scores(items, mask), self.stop(pooled).float()], dim=1)
 
 
 class CopyFamily(PointerFamily):
-    """SummarizeTokens. Sequence mode has no source ids, so a pointer cannot name a vocabulary
-    slot: a Linear from the pooled state to the vocabulary scores every id (the env's copy
-    mask keeps the valid ones). Tokens mode points: each source position's score goes to
-    its id's slot (the max over the positions holding that id), EOS gets its own logit, and
-    ids absent from the source get :data:`MASKED_LOGIT`. Either way the only vocabulary-sized
-    tensor is the [B, V] float32 of logits."""
+    """Token ids as actions. Sequence mode has no source ids, so a pointer cannot name a
+    vocabulary slot: a Linear from the pooled state to the vocabulary scores every id (the
+    env's copy mask keeps the valid ones). Tokens mode points: each source position's score
+    goes to its id's slot (the max over the positions holding that id), EOS gets its own
+    logit, and ids absent from the source get :data:`MASKED_LOGIT`. Either way the only
+    vocabulary-sized tensor is the [B, V] float32 of logits."""
 
-    name = "copy"
-    sequence_keys = frozenset({"states", "source_mask", "generated", "length"})
-    tokens_keys = frozenset({"source_ids", "source_mask", "generated", "length"})
-    sequence_mask = "source_mask"
-    ids_key = "source_ids"
-    ids_mask = "source_mask"
-    global_fields = ("length",)
-
-    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, eos_id: int | None = None) -> None:
-        super().__init__(space, n_actions, d_model, eos_id)
+    def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
+                 eos_id: int | None = None) -> None:
+        super().__init__(space, n_actions, d_model, schema, eos_id)
         # generated ids are -1 where none yet: row 0 is that padding
         self.generated = nn.Embedding(n_actions + 1, d_model, padding_idx=0)
         self.last = nn.Embedding(n_actions + 1, d_model, padding_idx=0)
         if self.tokens_mode:
             if eos_id is None:
-                raise ValueError("the SummarizeTokens tokens-mode head needs the encoder's EOS (SEP) id")
+                raise ValueError("the copy head's tokens mode needs the encoder's EOS (SEP) id")
             self.eos_id = eos_id
             self.copied = nn.Embedding(2, d_model)
             self.eos = nn.Linear(2 * d_model, 1)
@@ -305,7 +253,7 @@ class CopyFamily(PointerFamily):
     def _check_actions(self, space, n_actions):
         vocabulary = _box_range(space, "generated")[1] + 1
         if n_actions != vocabulary:
-            raise ValueError(f"SummarizeTokens writes ids of a {vocabulary}-token vocabulary but the action space "
+            raise ValueError(f"the observation writes ids of a {vocabulary}-token vocabulary but the action space "
                              f"has {n_actions} actions")
 
     def episode(self, obs, n):
@@ -313,10 +261,11 @@ class CopyFamily(PointerFamily):
         generated = obs["generated"].long() + 1  # 0: not written yet
         written = (generated > 0).unsqueeze(-1).float()
         bag = (self.generated(generated) * written).sum(1) / written.sum(1).clamp(min=1)
-        last = generated.gather(1, (obs["length"].long().reshape(-1, 1) - 1).clamp(min=0))
+        length = obs[self.schema.global_fields[0]].long().reshape(-1, 1)
+        last = generated.gather(1, (length - 1).clamp(min=0))
         glob = glob + bag + self.last(last.squeeze(1))
         if self.tokens_mode:
-            source = obs["source_ids"][:, :n].long() + 1
+            source = obs[self.schema.items][:, :n].long() + 1
             copied = (source.unsqueeze(-1) == generated.unsqueeze(1)).any(-1)
             per_item = per_item + self.copied(copied.long())
         return per_item, glob
@@ -326,44 +275,32 @@ class CopyFamily(PointerFamily):
             return self.vocabulary(pooled).float()
         # EOS (never a source token: special tokens are dropped) is scattered as one more position
         scores = torch.cat([self.scores(items, mask), self.eos(pooled).float()], dim=1)  # missing: MASKED_LOGIT
-        ids = obs["source_ids"].long()
+        ids = obs[self.schema.items].long()
         ids = torch.cat([ids, ids.new_full((len(ids), 1), self.eos_id)], dim=1)
         logits = scores.new_full((len(scores), self.n_actions), MASKED_LOGIT)
         return logits.scatter_reduce(1, ids, scores, reduce="amax")
 
 
-class ClassifyFamily(LabelFamily):
-    name = "classify"
-    sequence_keys = frozenset({"states", "attention_mask"})
-    tokens_keys = frozenset({"input_ids", "attention_mask"})
+#: the family class of each :class:`~text_envs.tasks.spec.PolicySchema` ``head``
+HEADS: dict[str, type[Family]] = {"label": LabelFamily, "pointer": PointerFamily, "pointer_stop": PointerStopFamily,
+                                  "copy": CopyFamily}
 
 
-class ReadingFamily(LabelFamily):
-    name = "reading"
-    sequence_keys = frozenset({"states", "mask", "num_revealed"})
-    tokens_keys = frozenset({"input_ids", "attention_mask", "num_revealed"})
-    sequence_mask = "mask"
-    tokens_layout = "rows"
-    global_fields = ("num_revealed",)
-
-    def _check_actions(self, space, n_actions):
-        if n_actions < 2:
-            raise ValueError(f"ClassifyReading needs READ + at least one label, got {n_actions} actions")
-
-
-FAMILIES: tuple[type[Family], ...] = (NerFamily, QaFamily, SummarizeFamily, CopyFamily, ClassifyFamily,
-                                      ReadingFamily)
-
-
-def family_class(space: gym.Space) -> type[Family]:
-    """The family whose key set is exactly ``space``'s (its action mask aside); a ValueError
-    naming the keys if none is."""
+def schema_of(space: gym.Space) -> PolicySchema:
+    """The schema of the registered task mode whose keys are exactly ``space``'s (its action
+    mask aside); a ValueError naming the keys if none is, or if tasks with different schemas
+    share them."""
     space = split_space(space)
-    keys = sorted(space.spaces) if isinstance(space, gym.spaces.Dict) else None
-    for family in FAMILIES:
-        if keys is not None and family.matches(space):
-            return family
-    known = "; ".join(f"{f.name}: {sorted(f.sequence_keys)} or {sorted(f.tokens_keys)}" for f in FAMILIES)
-    seen = f"a Dict with keys {keys}" if keys is not None else repr(space)
-    raise ValueError(f"unrecognised observation space: {seen}; a transformer policy reads the Dict spaces of the "
-                     f"text-envs sequence/tokens modes ({known})")
+    keys = frozenset(space.spaces) if isinstance(space, gym.spaces.Dict) else None
+    found = {(spec.name, mode): schema for spec in SPECS.values() for mode, schema in spec.schemas.items()
+             if schema.keys == keys}
+    if len(set(found.values())) == 1:
+        return next(iter(found.values()))
+    if found:
+        raise ValueError(f"tasks with different schemas share the observation keys {sorted(keys)}: "
+                         f"{', '.join(f'{name} ({mode})' for name, mode in found)}; give one of them other keys")
+    known = "; ".join(f"{spec.name} {mode}: {sorted(schema.keys)}" for spec in SPECS.values()
+                      for mode, schema in spec.schemas.items())
+    seen = f"a Dict with keys {sorted(keys)}" if keys is not None else repr(space)
+    raise ValueError(f"unrecognised observation space: {seen}; a transformer policy reads the Dict observations "
+                     f"of the registered tasks' schemas ({known}); a new task declares its own in its spec")

@@ -22,9 +22,9 @@
                                                         it), then the ``"transformer"`` trunk.
 =================  ===================================  ==============================================
 
-How each env's Dict observation becomes items, episode state and logits (the *family*,
-inferred from the observation keys and checked against the action space) is the table in
-:mod:`agents.observations`. The transformer's heads read the item states (pointer heads),
+How each env's Dict observation becomes items, episode state and logits (the *family*: the
+head and the keys' roles that the task's spec declares, found by the observation's keys and
+checked against the action space) is in :mod:`agents.observations`. The transformer's heads read the item states (pointer heads),
 and the pooled state: the masked mean of the items next to a *focus* state (NER: the word
 being tagged; otherwise the summary token). The critic is an MLP on that pooled state, so
 actor and critic share every trunk parameter.
@@ -52,7 +52,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from .observations import MASKED_LOGIT, Family, family_class, masked_mean, split_observation, split_space
+from text_envs.encoders import DEFAULT_ENCODER
+
+from .observations import HEADS, MASKED_LOGIT, Family, masked_mean, schema_of, split_observation, split_space
 
 ARCHS = ("auto", "mlp", "transformer", "finetune")
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
@@ -164,7 +166,7 @@ class ActorCritic(nn.Module):
 
     def __init__(self, observation_space: gym.Space, action_space: gym.spaces.Discrete, *, arch: str = "auto",
                  d_model: int = 128, n_layers: int = 2, n_heads: int = 4, dropout: float = 0.0,
-                 encoder: str | os.PathLike = "all-MiniLM-L6-v2", freeze_encoder: bool = False,
+                 encoder: str | os.PathLike = DEFAULT_ENCODER, freeze_encoder: bool = False,
                  hidden_sizes: Sequence[int] = (256, 256), activation: str = "tanh") -> None:
         super().__init__()
         if not isinstance(action_space, gym.spaces.Discrete):
@@ -183,13 +185,10 @@ class ActorCritic(nn.Module):
     def _resolve_arch(space: gym.Space, arch: str) -> str:
         if arch not in ARCHS:
             raise ValueError(f"unknown arch {arch!r}; expected one of {ARCHS}")
-        keys = set(space.spaces) if isinstance(space, gym.spaces.Dict) else None
-        found = ("mlp" if isinstance(space, gym.spaces.Box) else "transformer" if keys and "states" in keys
-                 else "finetune" if keys and keys & {"input_ids", "source_ids"} else None)
-        if found is None:
-            what = f"a Dict with keys {sorted(keys)}" if keys is not None else repr(space)
-            raise ValueError(f"unrecognised observation space: {what}; expected a Box (compact mode) or a Dict "
-                             f"with 'states' (sequence mode) or 'input_ids'/'source_ids' (tokens mode)")
+        if isinstance(space, gym.spaces.Box):
+            found = "mlp"
+        else:  # the task's schema says whether the items are cached states or token ids to encode
+            found = "transformer" if schema_of(space).items == "states" else "finetune"
         if arch != "auto" and arch != found:
             raise ValueError(f"arch={arch!r} cannot read this observation space ({space!r}); it needs "
                              f"arch={found!r} (or 'auto')")
@@ -233,18 +232,18 @@ class ActorCritic(nn.Module):
 
     def _build_transformer(self, space: gym.spaces.Dict, d_model: int, n_layers: int, n_heads: int,
                            dropout: float, encoder: str | os.PathLike, freeze_encoder: bool) -> None:
-        family = family_class(space)
+        schema = schema_of(space)
         self.encoder = PretrainedEncoder(encoder, dropout=dropout, freeze=freeze_encoder) \
             if self.arch == "finetune" else None
         if self.encoder is not None:
-            ids = space["source_ids" if "source_ids" in space.spaces else "input_ids"]
+            ids = space[schema.items]
             if int(ids.high.max()) >= self.encoder.vocab_size:
                 raise ValueError(f"the observation's token ids go up to {int(ids.high.max())} but encoder "
                                  f"{str(encoder)!r} has a {self.encoder.vocab_size}-token vocabulary; pass the "
                                  f"encoder the env was built with")
-        self.family: Family = family(space, self.n_actions, d_model,
-                                     eos_id=None if self.encoder is None else self.encoder.eos_id)
-        in_features = self.encoder.hidden_size if self.encoder is not None else space["states"].shape[-1]
+        self.family: Family = HEADS[schema.head](space, self.n_actions, d_model, schema,
+                                                 eos_id=None if self.encoder is None else self.encoder.eos_id)
+        in_features = self.encoder.hidden_size if self.encoder is not None else space[schema.items].shape[-1]
         self.project = nn.Linear(in_features, d_model)
         self.summary_token = nn.Parameter(torch.zeros(d_model))
         self.position = nn.Embedding(self.family.n_items + 1, d_model)

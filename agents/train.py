@@ -40,37 +40,22 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.envs.registration import load_env_creator
 
 from text_envs import evaluate
-from text_envs.registration import resolve_env_id
-
+from text_envs.cli import ALGOS, BACKENDS
+from text_envs.encoders import DEFAULT_ENCODER
 from text_envs.files import atomic_write, locked, sweep_partials
+from text_envs.registration import resolve_env_id
+from text_envs.tasks import TaskSpec, spec_of
 
 from .checkpoints import load_sb3
 
-ALGOS = ("ppo", "a2c", "maskable-ppo")
-BACKENDS = ("native", "sb3")
-#: the metric each task's learning curve and headline use
-HEADLINE = {"ner": "entity_f1", "qa": "f1", "summarization": "rouge1", "classification": "accuracy"}
-#: per env: env steps of a run, and discounting. NER's token reward is immediate (a tag's
-#: reward does not depend on later tags), so a short horizon (gamma 0.5) cuts the variance
-#: that later words' rewards add to each advantage: on the embedded set with MiniLM, PPO
-#: reaches validation entity F1 0.807 in 200k steps with it, 0.585 with gamma 0.99 and
-#: gae_lambda 0.95 (`text-envs train NER --no-baselines [--set gamma=0.99 --set gae_lambda=0.95]`).
-ENV_DEFAULTS = {"NER": {"total_timesteps": 200_000, "gamma": 0.5, "gae_lambda": 0.9},
-                "Classify": {"total_timesteps": 100_000}}
 #: per algorithm: optimiser settings (both backends take these names). PPO: 16 envs x 128
 #: steps a rollout, 10 epochs of 512-sample minibatches at 1e-3 (`text-envs train Classify`:
 #: validation accuracy 1.0 on 200 examples, test 0.967, in 100k steps); A2C keeps SB3's defaults.
 ALGO_DEFAULTS = {"ppo": {"n_steps": 128, "learning_rate": 1e-3, "n_epochs": 10, "batch_size": 512}, "a2c": {}}
 ALGO_DEFAULTS["maskable-ppo"] = ALGO_DEFAULTS["ppo"]
 DEFAULT_TIMESTEPS = 100_000
-
-
-def task_of(env_id: str) -> str:
-    """The task of a registered env id: its env class's ``task``."""
-    return load_env_creator(gym.spec(env_id).entry_point).task
 
 
 @dataclasses.dataclass
@@ -80,11 +65,11 @@ class RunConfig:
     env: str
     algo: str = "ppo"
     backend: str = "native"
-    total_timesteps: int | None = None  # None: the env's default (ENV_DEFAULTS), else DEFAULT_TIMESTEPS
+    total_timesteps: int | None = None  # None: the task's default (its spec's training), else DEFAULT_TIMESTEPS
     n_envs: int = 16
     seed: int = 0
     dataset: str = "embedded"
-    encoder: str = "all-MiniLM-L6-v2"
+    encoder: str = DEFAULT_ENCODER
     observation: str = "compact"
     device: str = "auto"
     eval_every: int | None = None  # None: a tenth of the run (ten points on the learning curve)
@@ -97,7 +82,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.env = resolve_env_id(self.env)
         if self.total_timesteps is None:
-            self.total_timesteps = ENV_DEFAULTS.get(self.env_name, {}).get("total_timesteps", DEFAULT_TIMESTEPS)
+            self.total_timesteps = self.task_spec.training.get("total_timesteps", DEFAULT_TIMESTEPS)
         if self.eval_every is None:
             self.eval_every = max(self.total_timesteps // 10, 1)
         if self.algo not in ALGOS:
@@ -108,18 +93,15 @@ class RunConfig:
             raise ValueError("total_timesteps and eval_every must be positive")
 
     @property
-    def task(self) -> str:
-        return task_of(self.env)
-
-    @property
-    def env_name(self) -> str:
-        """``"NER"`` for ``"text_envs/NER-v0"``."""
-        return self.env.split("/")[-1].rsplit("-v", 1)[0]
+    def task_spec(self) -> type[TaskSpec]:
+        """The spec of the run's task: its headline metric, heuristic and training defaults."""
+        return spec_of(self.env)
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        """The algorithm's keywords: the defaults for this env and algorithm, then ``algo_kwargs``."""
-        env_defaults = {k: v for k, v in ENV_DEFAULTS.get(self.env_name, {}).items() if k != "total_timesteps"}
+        """The algorithm's keywords: the defaults for this algorithm and task (its spec's
+        ``training``), then ``algo_kwargs``."""
+        env_defaults = {k: v for k, v in self.task_spec.training.items() if k != "total_timesteps"}
         return {**ALGO_DEFAULTS[self.algo], **env_defaults, **self.algo_kwargs}
 
     def make_kwargs(self, split: str) -> dict[str, Any]:
@@ -131,86 +113,109 @@ class RunConfig:
 
 
 class _Backend:
-    """The two ways to train, behind one small interface: build, learn a chunk, save, load."""
+    """One way to train, behind one small interface: build or resume, learn a chunk, save.
+    :func:`_backend_for` picks the subclass of a run's ``backend``."""
+
+    checkpoint_name: str
 
     def __init__(self, config: RunConfig, folder: Path) -> None:
         self.config = config
-        self.checkpoint = folder / ("checkpoint.pt" if config.backend == "native" else "checkpoint.zip")
+        self.checkpoint = folder / self.checkpoint_name
         self.model = None
         self.returns: list[float] = []
 
-    # -- native -------------------------------------------------------------------------------
-
-    def _native_class(self):
-        from .a2c import A2C
-        from .ppo import PPO
-        return A2C if self.config.algo == "a2c" else PPO
-
-    def _native_env(self):
-        from text_envs.vector import make_torch_vec_env
-        c = self.config
-        return make_torch_vec_env(c.env, c.n_envs, device=c.device, seed=c.seed, **c.make_kwargs("train"))
-
-    # -- sb3 --------------------------------------------------------------------------------------
-
-    def _sb3_class(self):
-        if self.config.algo == "maskable-ppo":
-            from sb3_contrib import MaskablePPO
-            return MaskablePPO
-        from stable_baselines3 import A2C, PPO
-        return A2C if self.config.algo == "a2c" else PPO
-
-    def _sb3_env(self):
-        from stable_baselines3.common.env_util import make_vec_env
-        c = self.config
-        return make_vec_env(c.env, n_envs=c.n_envs, seed=c.seed, env_kwargs=c.make_kwargs("train"))
-
-    def _new_sb3(self, env):
-        from .sb3 import MaskableTransformerPolicy, TransformerPolicy
-        c = self.config
-        policy = MaskableTransformerPolicy if c.algo == "maskable-ppo" else TransformerPolicy
-        # a copy: SB3's A2C adds its optimizer to the dict it is given
-        return self._sb3_class()(policy, env, seed=c.seed, device=c.device, policy_kwargs=dict(c.policy_kwargs),
-                                 **c.hyperparameters)
-
-    # -- the interface ------------------------------------------------------------------------------
-
     def build_or_resume(self, *, trust_checkpoint: bool = False) -> bool:
-        """The model, from the checkpoint when there is one; True if it resumed. SB3 zips are read
-        without unpickling anything unless ``trust_checkpoint`` (see :func:`agents.checkpoints.load_sb3`)."""
-        c = self.config
-        if c.backend == "native":
-            cls, env = self._native_class(), self._native_env()
-            if self.checkpoint.exists():
-                self.model = cls.load(self.checkpoint, env=env, device=c.device)
-                return True
-            self.model = cls("auto", env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs,
-                             **c.hyperparameters)
-            return False
-        env = self._sb3_env()
-        if self.checkpoint.exists():
-            self.model = load_sb3(self._sb3_class(), self.checkpoint, env=env, device=c.device,
-                                  fresh=lambda: self._new_sb3(env), trust=trust_checkpoint)
-            return True
-        self.model = self._new_sb3(env)
-        return False
-
-    @property
-    def num_timesteps(self) -> int:
-        return int(self.model.num_timesteps)
+        """The model, from the checkpoint when there is one; True if it resumed."""
+        raise NotImplementedError
 
     def learn(self, steps: int, on_update: Callable[[int], bool]) -> None:
         """Train ``steps`` more env steps in one ``learn`` call (so learning-rate schedules span
         the whole run); ``on_update(num_timesteps)`` runs whenever the model is between two
         updates, where evaluating or checkpointing it sees a consistent state, and training
         stops there when it returns False."""
-        if self.config.backend == "native":
-            def callback(stats: dict) -> bool:
-                if "episode_return" in stats:
-                    self.returns.append(float(stats["episode_return"]))
-                return on_update(self.num_timesteps)
-            self.model.learn(steps, callback=callback, reset_num_timesteps=False)
-            return
+        raise NotImplementedError
+
+    def save(self) -> None:
+        """Write the checkpoint atomically: a crash while saving leaves the previous one whole."""
+        raise NotImplementedError
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def take_returns(self) -> float | None:
+        returns, self.returns = self.returns, []
+        return float(np.mean(returns)) if returns else None
+
+
+class _NativeBackend(_Backend):
+    """The native PPO / A2C over the torch vector env (:mod:`agents.on_policy`)."""
+
+    checkpoint_name = "checkpoint.pt"
+
+    def build_or_resume(self, *, trust_checkpoint: bool = False) -> bool:
+        from text_envs.vector import make_torch_vec_env
+
+        from .a2c import A2C
+        from .ppo import PPO
+
+        c = self.config
+        cls = A2C if c.algo == "a2c" else PPO
+        env = make_torch_vec_env(c.env, c.n_envs, device=c.device, seed=c.seed, **c.make_kwargs("train"))
+        if self.checkpoint.exists():
+            self.model = cls.load(self.checkpoint, env=env, device=c.device)
+            return True
+        self.model = cls("auto", env, seed=c.seed, device=c.device, policy_kwargs=c.policy_kwargs,
+                         **c.hyperparameters)
+        return False
+
+    def learn(self, steps: int, on_update: Callable[[int], bool]) -> None:
+        def callback(stats: dict) -> bool:
+            if "episode_return" in stats:
+                self.returns.append(float(stats["episode_return"]))
+            return on_update(self.num_timesteps)
+
+        self.model.learn(steps, callback=callback, reset_num_timesteps=False)
+
+    def save(self) -> None:
+        self.model.save(self.checkpoint)
+
+
+class _SB3Backend(_Backend):
+    """Stable-Baselines3's PPO / A2C or sb3-contrib's MaskablePPO over its own vector env."""
+
+    checkpoint_name = "checkpoint.zip"
+
+    def _algorithm(self):
+        if self.config.algo == "maskable-ppo":
+            from sb3_contrib import MaskablePPO
+            return MaskablePPO
+        from stable_baselines3 import A2C, PPO
+        return A2C if self.config.algo == "a2c" else PPO
+
+    def _new(self, env):
+        from .sb3 import MaskableTransformerPolicy, TransformerPolicy
+        c = self.config
+        policy = MaskableTransformerPolicy if c.algo == "maskable-ppo" else TransformerPolicy
+        # a copy: SB3's A2C adds its optimizer to the dict it is given
+        return self._algorithm()(policy, env, seed=c.seed, device=c.device, policy_kwargs=dict(c.policy_kwargs),
+                                 **c.hyperparameters)
+
+    def build_or_resume(self, *, trust_checkpoint: bool = False) -> bool:
+        """SB3 zips are read without unpickling anything unless ``trust_checkpoint`` (see
+        :func:`agents.checkpoints.load_sb3`)."""
+        from stable_baselines3.common.env_util import make_vec_env
+
+        c = self.config
+        env = make_vec_env(c.env, n_envs=c.n_envs, seed=c.seed, env_kwargs=c.make_kwargs("train"))
+        if self.checkpoint.exists():
+            self.model = load_sb3(self._algorithm(), self.checkpoint, env=env, device=c.device,
+                                  fresh=lambda: self._new(env), trust=trust_checkpoint)
+            return True
+        self.model = self._new(env)
+        return False
+
+    def learn(self, steps: int, on_update: Callable[[int], bool]) -> None:
         from stable_baselines3.common.callbacks import BaseCallback
 
         backend = self
@@ -232,17 +237,14 @@ class _Backend:
         self.model.learn(steps, callback=Between(), reset_num_timesteps=False)
 
     def save(self) -> None:
-        """Write the checkpoint atomically: a crash while saving leaves the previous one whole."""
-        if self.config.backend == "native":
-            self.model.save(self.checkpoint)
-            return
         buffer = io.BytesIO()
         self.model.save(buffer)
         atomic_write(self.checkpoint, buffer.getvalue())
 
-    def take_returns(self) -> float | None:
-        returns, self.returns = self.returns, []
-        return float(np.mean(returns)) if returns else None
+
+def _backend_for(config: RunConfig, folder: Path) -> _Backend:
+    """The backend that trains ``config`` in ``folder``."""
+    return (_NativeBackend if config.backend == "native" else _SB3Backend)(config, folder)
 
 
 class _Log:
@@ -296,12 +298,12 @@ def _scores(config: RunConfig, policy, split: str, episodes: int | None) -> dict
 
 def baseline_scores(config: RunConfig, split: str, *, progress: bool = False) -> dict[str, dict[str, float]]:
     """Random, heuristic (where the task has one) and supervised scores on ``split``."""
-    from .baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
+    from .baselines import RandomAgent, SupervisedAgent, heuristic_scores
 
     rows = {"random": _scores(config, RandomAgent(config.seed), split, None)}
-    heuristic = heuristic_scores(config.task, config.dataset, split)
+    heuristic = heuristic_scores(config.env, config.dataset, split)
     if heuristic is not None:
-        rows[HEURISTICS[config.task]] = heuristic
+        rows[config.task_spec.heuristic] = heuristic
     supervised = SupervisedAgent.fit(config.env, env_kwargs={**config.make_kwargs("train"), "invalid_action": "error"},
                                      policy_kwargs=config.policy_kwargs, epochs=config.supervised_epochs,
                                      seed=config.seed, device=config.device, progress=progress)
@@ -406,11 +408,11 @@ def _train_locked(config: RunConfig, folder: Path, *, baselines: bool, progress:
     as_dict = json.loads(json.dumps(dataclasses.asdict(config)))  # tuples as lists, as config.json holds them
     _check_resumable(folder, config, as_dict)
     atomic_write(folder / "config.json", json.dumps(as_dict, indent=2))
-    backend = _Backend(config, folder)
+    backend = _backend_for(config, folder)
     resumed = backend.build_or_resume(trust_checkpoint=trust_checkpoint)
     log = _Log(folder, backend.num_timesteps)
     elapsed = float(log.rows[-1]["seconds"]) if log.rows else 0.0
-    headline = HEADLINE[config.task]
+    headline = config.task_spec.headline
     bar = tqdm(total=config.total_timesteps, initial=backend.num_timesteps, unit="step", disable=not progress,
                desc=f"{config.algo} ({config.backend}) {config.env.split('/')[-1]}")
     if resumed:
@@ -514,7 +516,7 @@ def evaluate_run(folder: str | os.PathLike, *, split: str = "test", episodes: in
     if folder.is_file():
         folder = folder.parent
     config = RunConfig(**read_config(folder))
-    backend = _Backend(config, folder)
+    backend = _backend_for(config, folder)
     if not backend.checkpoint.exists():
         raise FileNotFoundError(f"{folder} has no checkpoint yet ({backend.checkpoint.name})")
     backend.build_or_resume(trust_checkpoint=trust_checkpoint)

@@ -25,12 +25,23 @@ import numpy as np
 import torch
 
 import text_envs
-from text_envs.cache import LAYOUTS, padded_batch
-from text_envs.registration import ENVIRONMENTS
+from text_envs.cache import layout_named, padded_batch
+from text_envs.encoders import DEFAULT_ENCODER
+from text_envs.tasks import SPECS
 
-# (env id, extra make() arguments, label); NER is measured with every reward option
-CASES = [("NER-v0", {"reward": reward}, f"reward={reward}") for reward in ("token", "entity_f1", "entity_f1_delta")]
-CASES += [(name, {}, "") for name in ENVIRONMENTS if name != "NER-v0"]
+
+def _cases():
+    """(env id, extra make() arguments, label): every task with its default options, and NER (whose
+    step cost depends most on the reward: the entity-F1 tracker) with every reward."""
+    for env_id, spec in SPECS.items():
+        name = env_id.split("/", 1)[1]
+        if spec.name == "NER":
+            yield from ((name, {"reward": reward}, f"reward={reward}") for reward in spec.rewards)
+        else:
+            yield name, {}, ""
+
+
+CASES = list(_cases())
 
 
 class ReencodeEveryStep(gym.Wrapper):
@@ -38,7 +49,7 @@ class ReencodeEveryStep(gym.Wrapper):
 
     def step(self, action):
         env = self.env.unwrapped
-        layout = LAYOUTS[env.encoded.layout]
+        layout = layout_named(env.encoded.layout)
         segments = layout.segments(env.record)
         tokenized = env.encoder.tokenize(segments, layout.kind, max_length=env.encoded.max_length)
         batch = padded_batch(tokenized, np.arange(len(tokenized)), env.encoder.tokenizer.pad_token_id or 0)
@@ -67,7 +78,7 @@ def main() -> None:
     parser.add_argument("--env", action="append", help="env id without namespace (repeatable; default: all)")
     parser.add_argument("--steps", type=int, default=20_000, help="steps of the cached env per case")
     parser.add_argument("--baseline-steps", type=int, default=200, help="steps of the re-encoding baseline")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--observation", default="compact")
     args = parser.parse_args()
 

@@ -41,6 +41,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from text_envs.encoders import DEFAULT_ENCODER
+from text_envs.tasks import SPECS, spec_of
+
 AGENTS = ("heuristic", "oracle", "random", "supervised", "ppo", "a2c", "maskable-ppo")
 RL_AGENTS = {"ppo": ("ppo", "native"), "a2c": ("a2c", "native"), "maskable-ppo": ("maskable-ppo", "sb3")}
 SEED_FREE = ("heuristic", "oracle")  # deterministic given the data: one record, no seed
@@ -113,9 +116,9 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
     """Run every (agent, seed) of one task that has no record yet, saving each record as it ends."""
     import gymnasium as gym
 
-    from agents.baselines import HEURISTICS, RandomAgent, SupervisedAgent, heuristic_scores
+    from agents.baselines import RandomAgent, SupervisedAgent, heuristic_scores
     from agents.tensors import resolve_device
-    from agents.train import RunConfig, task_of, train
+    from agents.train import RunConfig, train
     from text_envs import evaluate
     from text_envs.files import atomic_write
 
@@ -123,7 +126,7 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
     env_id = task.env_id
     common = {"dataset": dataset, "encoder": args.encoder, **task.env_kwargs}
     timesteps = args.timesteps or task.timesteps
-    task_name = task_of(env_id)
+    spec = spec_of(env_id)
     folder = out / "records" / name
     folder.mkdir(parents=True, exist_ok=True)
     made_with = provenance(command, str(resolve_device(args.device)))
@@ -137,7 +140,7 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
 
     def save(path: Path, agent: str, seed: int | None, scores: dict, env_steps: int = 0, seconds: float = 0.0,
              curve=None) -> None:
-        label = {"heuristic": HEURISTICS.get(task_name), "oracle": "greedy ROUGE oracle"}.get(agent, agent)
+        label = {"heuristic": spec.heuristic, "oracle": "greedy ROUGE oracle"}.get(agent, agent)
         observation = "-" if agent in OBSERVATION_FREE else args.observation
         record = {"agent": label, "observation": observation, "seed": seed, "scores": scores,
                   "env_steps": env_steps, "seconds": round(seconds, 1), "curve": curve or [], **made_with}
@@ -145,9 +148,9 @@ def run_task(name: str, task: Task, args, out: Path, command: str) -> None:
         print(f"  {name} {label} ({observation}, seed {seed}): "
               + ", ".join(f"{k}={v:.3f}" for k, v in scores.items() if isinstance(v, float)), flush=True)
 
-    if task_name in HEURISTICS and (path := todo("heuristic")):
-        save(path, "heuristic", None, heuristic_scores(task_name, dataset, "test"))
-    if task_name == "summarization" and (path := todo("oracle")):
+    if spec.heuristic and (path := todo("heuristic")):
+        save(path, "heuristic", None, heuristic_scores(env_id, dataset, "test"))
+    if spec.records == "summarization" and (path := todo("oracle")):
         env = gym.make(env_id, split="test", **common)
         save(path, "oracle", None, evaluate(env, lambda observation, mask: env.unwrapped.expert_action()))
     observed = {**common, "observation": args.observation}
@@ -240,10 +243,10 @@ def provenance_lines(records: list[tuple[str, dict]]) -> list[str]:
 def summary(headlines: dict[str, tuple[str, dict]]) -> str:
     """One row per task: its headline metric (mean over seeds) for every agent and observation;
     the tasks' heuristics (majority tag, Lead-3, ...) share one column, named in the cell."""
-    from agents.baselines import HEURISTICS
+    heuristics = {spec.heuristic for spec in SPECS.values()} - {None}
 
     def column(agent: str, observation: str) -> str:
-        return "heuristic" if agent in HEURISTICS.values() else agent if observation in ("-", "compact") \
+        return "heuristic" if agent in heuristics else agent if observation in ("-", "compact") \
             else f"{agent} ({observation})"
 
     order = ["random", "heuristic", "greedy ROUGE oracle", "supervised", *RL_AGENTS]
@@ -254,15 +257,13 @@ def summary(headlines: dict[str, tuple[str, dict]]) -> str:
         cells = dict.fromkeys(columns, "-")
         for (agent, observation), runs in rows.items():
             value = f"{np.mean([run['scores'][metric] for run in runs]):.3f}"
-            cells[column(agent, observation)] = f"{value} ({agent})" if agent in HEURISTICS.values() else value
+            cells[column(agent, observation)] = f"{value} ({agent})" if agent in heuristics else value
         lines.append(f"| {name} | {metric} | " + " | ".join(cells.values()) + " |")
     return "\n".join(lines)
 
 
 def write(out: Path, catalogue: dict[str, Task], quick: bool, encoder: str) -> str:
     """Rewrite ``leaderboard.md``/``.json`` and the PNGs from every record in ``out``; return the markdown."""
-    from agents.train import HEADLINE, task_of
-
     intro = (f"Reproduce: `python benchmarks/leaderboard.py{' --quick' if quick else ''}` (one command for every "
              f"row; it skips the records it finds in `{out.name}/records`). Encoder {encoder}, frozen except for "
              "the `tokens` rows, where the policy fine-tunes it. Test-split metrics, mean ± std over seeds "
@@ -275,7 +276,7 @@ def write(out: Path, catalogue: dict[str, Task], quick: bool, encoder: str) -> s
             continue
         everything[name] = [run for runs in rows.values() for run in runs]
         records += [(name, run) for run in everything[name]]
-        headlines[name] = (HEADLINE[task_of(task.env_id)], rows)
+        headlines[name] = (spec_of(task.env_id).headline, rows)
         made = f"`{task.env_id}` on `{task.dataset}`" + "".join(f", `{k}={v}`" for k, v in task.env_kwargs.items())
         if task.compact_policy:
             made += "; compact rows' MLP " + ", ".join(f"`{k}={v}`" for k, v in task.compact_policy.items())
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="what the learning agents see (and so their policy: MLP, transformer, fine-tuned "
                              "encoder); default compact")
     parser.add_argument("--timesteps", type=int, default=None, help="RL env steps per run (default: per task)")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--eval-episodes", type=int, default=200, help="validation examples per evaluation")

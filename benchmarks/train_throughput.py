@@ -20,6 +20,8 @@ import time
 
 import torch
 
+from text_envs.encoders import DEFAULT_ENCODER
+
 
 def native_rate(args, env_id: str, env_kwargs: dict, policy_kwargs: dict, hyper: dict) -> float:
     from agents.ppo import PPO
@@ -54,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="NER", help="env id without namespace/version, e.g. NER, Classify")
     parser.add_argument("--observation", default="compact", choices=("compact", "sequence", "tokens"))
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--n-steps", type=int, default=128)

@@ -26,13 +26,10 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 import text_envs
-from text_envs.registration import ENVIRONMENTS
+from env_throughput import CASES
+from text_envs.encoders import DEFAULT_ENCODER
 from text_envs.vector import make_torch_vec_env
 from text_envs.vector.base import resolve_device
-
-# (env id, extra make() arguments, label); NER is measured with every reward option
-CASES = [("NER-v0", {"reward": reward}, f"reward={reward}") for reward in ("token", "entity_f1", "entity_f1_delta")]
-CASES += [(name, {}, "") for name in ENVIRONMENTS if name != "NER-v0"]
 
 
 def torch_steps_per_second(venv, steps: int, warmup: int) -> float:
@@ -70,7 +67,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="timed vector steps per case and vector env")
     parser.add_argument("--warmup", type=int, default=20, help="untimed vector steps before timing")
     parser.add_argument("--device", default="auto", help="device of the torch vector env (auto: cuda if available)")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--observation", default="compact", choices=("compact", "sequence", "tokens"))
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
@@ -79,7 +76,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     cases = [case for case in CASES if not args.env or case[0] in args.env]
     if not cases:
-        parser.error(f"no env among {args.env}; known: {', '.join(ENVIRONMENTS)}")
+        parser.error(f"no env among {args.env}; known: {', '.join(name for name, _, _ in CASES)}")
     kwargs = {"encoder": args.encoder, "observation": args.observation}
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} "
           f"threads), gymnasium {gym.__version__}, text-envs {text_envs.__version__}; encoder {args.encoder}; "

@@ -144,26 +144,21 @@ def _measure_metrics(env) -> tuple[list[str], list[str], int, int]:
     return episode, list(scores), int(mask.sum()), len(mask)
 
 
-def _choices(module, name: str):
-    """The allowed values of a reward keyword, from the env module's constants."""
-    from text_envs.envs import summarize
-
-    constants = {"reward": "REWARDS", "rouge": "ROUGE_REWARDS"}
-    if name not in constants:
-        return None
-    return getattr(module, constants[name], None) or getattr(summarize, constants[name], None)
+def _choices(spec, name: str):
+    """The allowed values of a task keyword, from its spec (None: any value of its type)."""
+    return spec.rewards if name == "reward" else spec.choices.get(name)
 
 
-def _keywords(cls) -> list[tuple[str, inspect.Parameter, bool]]:
-    """(name, parameter, env-specific?) for every constructor keyword, the env's first."""
+def _keywords(spec) -> list[tuple[str, inspect.Parameter, bool]]:
+    """(name, parameter, task-specific?) for every keyword ``gymnasium.make`` takes: the task's own
+    (its spec's), then those every env takes."""
     from text_envs.envs.base import TextEnv
 
-    own = [p for p in inspect.signature(cls.__init__).parameters.values()
-           if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    names = {p.name for p in own}
+    own = [p for p in inspect.signature(spec.__init__).parameters.values()
+           if p.kind == p.KEYWORD_ONLY and p.name not in ("observation", "dtype", "encoder")]
     shared = [p for p in inspect.signature(TextEnv.__init__).parameters.values()
-              if p.name != "self" and p.name not in names]
-    return [(p.name, p, p.name not in ("dataset", "split")) for p in own] + [(p.name, p, False) for p in shared]
+              if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    return [(p.name, p, True) for p in own] + [(p.name, p, False) for p in shared]
 
 
 @lru_cache(maxsize=1)
@@ -176,9 +171,8 @@ def env_pages() -> dict[str, str]:
     from text_envs.data.hub import HUB_DATASETS
     from text_envs.data.local import FORMATS
     from text_envs.encoders import Encoder
-    from text_envs.envs.base import OBSERVATION_MODES, TextEnv
-    from text_envs.registration import ENVIRONMENTS, NAMESPACE
-    from text_envs.vector import vector_env_class
+    from text_envs.envs.base import TextEnv
+    from text_envs.tasks import OBSERVATION_MODES, SPECS
 
     tiny = Encoder("tiny", device="cpu")
     minilm = Encoder(device="cpu")
@@ -192,13 +186,13 @@ def env_pages() -> dict[str, str]:
              "docstring, `inspect.signature`, and instances made on the embedded data), so it always matches "
              "the installed code. `text-envs info ID` prints the same spaces on any dataset and encoder."), "",
              "| id | entry point | episode |", "|---|---|---|"]
-    for name, (entry_point, description) in ENVIRONMENTS.items():
-        env_id = f"{NAMESPACE}/{name}"
+    for env_id, spec in SPECS.items():
+        name, entry_point, description = env_id.split("/", 1)[1], spec.env_class, spec.summary
         index.append(f"| [`{env_id}`]({name}.md) | `{entry_point}` | {description} |")
         tiny_envs = {mode: _make(env_id, "embedded", tiny, mode) for mode in OBSERVATION_MODES}
         base = tiny_envs["compact"].unwrapped
         cls, module = type(base), inspect.getmodule(type(base))
-        few = _subset(load(base.task, "embedded", SPLIT), MINILM_EXAMPLES)
+        few = _subset(load(spec.records, "embedded", SPLIT), MINILM_EXAMPLES)
         # MiniLM on a few examples: valid for the shapes only if the tiny encoder's spaces do not
         # change on those few examples either (they depend on the keywords, not on the data).
         # (Every env is kept until the page is written: envs share an encoding only while one holds it.)
@@ -211,15 +205,14 @@ def env_pages() -> dict[str, str]:
         lines = [f"# `{env_id}`", "", f"*{description}.*", "",
                  "| | |", "|---|---|",
                  f"| entry point | `{entry_point}` (`gymnasium.make(\"{env_id}\")`) |",
-                 f"| task | `{base.task}` |",
+                 f"| spec | `{spec.__module__}.{spec.__qualname__}` (records: `{spec.records}`) |",
+                 f"| headline metric | `{spec.headline}` |",
+                 f"| heuristic baseline | {spec.heuristic or 'none'} |",
                  f"| action space | {space_text(base.action_space)} (tiny encoder) |"]
         if minilm_envs:
             lines.append(f"| action space, all-MiniLM-L6-v2 | {space_text(minilm_envs['compact'].action_space)} |")
-        try:
-            vector = vector_env_class(base)
-            lines.append(f"| torch vector env | `{vector.__module__}.{vector.__name__}` |")
-        except TypeError:
-            lines.append("| torch vector env | none |")
+        vector = spec.vector_class
+        lines.append(f"| torch vector env | `{vector}` |" if vector else "| torch vector env | none |")
         lines += [f"| per-episode `info[\"metrics\"]` | {', '.join(f'`{k}`' for k in episode_metrics)} |",
                   f"| `text_envs.evaluate` reports | {', '.join(f'`{k}`' for k in evaluate_metrics)} |", ""]
 
@@ -234,11 +227,11 @@ def env_pages() -> dict[str, str]:
             lines += ["> " + line for line in markdown_docstring(actions_paragraph).splitlines()] + [""]
 
         lines += ["## Rewards", ""]
-        reward_keywords = [(n, p) for n, p, own in _keywords(cls) if own and re.search("reward|rouge|cost", n)]
+        reward_keywords = [(n, p) for n, p, own in _keywords(spec) if own and re.search("reward|rouge|cost", n)]
         if reward_keywords:
             lines += ["| keyword | default | options |", "|---|---|---|"]
             for keyword, parameter in reward_keywords:
-                choices = _choices(module, keyword)
+                choices = _choices(spec, keyword)
                 options = ", ".join(f"`{c!r}`" for c in choices) if choices else "a number"
                 lines.append(f"| `{keyword}` | {default_text(parameter.default)} | {options} |")
         else:
@@ -266,25 +259,26 @@ def env_pages() -> dict[str, str]:
 
         lines += ["## Constructor keywords", "",
                   (f"`gymnasium.make(\"{env_id}\", **keywords)` passes them to `{cls.__name__}` "
-                  "(`inspect.signature`; the env's own keywords first, then those every env takes)."), "",
+                  f"(`inspect.signature`; the task's own keywords first, those of `{spec.__name__}`, then those "
+                  "every env takes)."), "",
                   "| keyword | default | meaning |", "|---|---|---|"]
-        for keyword, parameter, own in _keywords(cls):
+        for keyword, parameter, own in _keywords(spec):
             meaning = one_line(shared_help.get(keyword, "")) if not own else "this env's; see the specification"
             lines.append(f"| `{keyword}` | {default_text(parameter.default)} | {meaning} |")
         lines.append("")
 
-        hub = sorted(key for key, spec in HUB_DATASETS.items() if spec.task == base.task and key != spec.path)
-        formats = [fmt for fmt, task in FORMATS.items() if task in (base.task, None)]
+        hub = sorted(key for key, source in HUB_DATASETS.items() if source.task == spec.records and key != source.path)
+        formats = [fmt for fmt, task in FORMATS.items() if task in (spec.records, None)]
         lines += ["## Datasets", "",
-                  (f"`dataset=` takes anything `text_envs.data.load(\"{base.task}\", dataset, split)` loads "
+                  (f"`dataset=` takes anything `text_envs.data.load(\"{spec.records}\", dataset, split)` loads "
                   "(see [Data](../data.md)):"), "",
-                  (f"- `\"embedded\"` (default): the `{base.task}` set in the package "
-                  f"({len(load(base.task, 'embedded', 'train'))} / {len(load(base.task, 'embedded', 'validation'))}"
-                  f" / {len(load(base.task, 'embedded', 'test'))} train / validation / test examples), offline;"),
+                  (f"- `\"embedded\"` (default): the `{spec.records}` set in the package "
+                  f"({len(load(spec.records, 'embedded', 'train'))} / {len(load(spec.records, 'embedded', 'validation'))}"
+                  f" / {len(load(spec.records, 'embedded', 'test'))} train / validation / test examples), offline;"),
                   "- hub ids (network needed the first time): "
                   + ", ".join(f"`{key}` (`{HUB_DATASETS[key].path}`)" for key in hub) + ";",
                   "- a local folder or file in one of the formats " + ", ".join(f"`{f}`" for f in formats) + ";",
-                  f"- a ready `TaskDataset` whose task is `{base.task}`.", ""]
+                  f"- a ready `TaskDataset` whose task is `{spec.records}`.", ""]
 
         lines += ["## Specification", "", f"The docstring of `{module.__name__}`:", "",
                   markdown_docstring(doc), ""]
@@ -412,7 +406,8 @@ def benchmarks_page() -> str:
 
 def on_config(config):
     """Expand the nav entry ``reference/index.md`` into a section with every env's page."""
-    from text_envs.registration import ENVIRONMENTS
+    import text_envs  # noqa: F401  (registers the ids)
+    from text_envs.tasks import env_names
 
     def expand(items):
         result = []
@@ -420,7 +415,7 @@ def on_config(config):
             if isinstance(item, dict):
                 (title, value), = item.items()
                 if value == REFERENCE_INDEX:
-                    value = [REFERENCE_INDEX] + [{name: f"reference/{name}.md"} for name in ENVIRONMENTS]
+                    value = [REFERENCE_INDEX] + [{name: f"reference/{name}.md"} for name in env_names()]
                 elif isinstance(value, list):
                     value = expand(value)
                 result.append({title: value})

@@ -40,6 +40,7 @@ import text_envs
 from agents import PPO
 from agents.baselines import RandomAgent
 from text_envs.vector import make_torch_vec_env
+from text_envs.encoders import DEFAULT_ENCODER
 
 MASKED_LOGIT = -1e8  # exp() of it is exactly 0 in float32: a masked action is never sampled
 
@@ -101,7 +102,7 @@ class WordAttentionPolicy(nn.Module):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="text_envs/NER-v0", help="a NER env id")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or folder ('tiny' for tests)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or folder ('tiny' for tests)")
     parser.add_argument("--timesteps", type=int, default=100_000, help="env steps of training")
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--hidden", type=int, default=128)

@@ -18,12 +18,13 @@ import gymnasium as gym
 import numpy as np
 
 import text_envs  # noqa: F401  (registers the text_envs/... ids)
+from text_envs.encoders import DEFAULT_ENCODER
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="text_envs/NER-v0", help="env id")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or folder ('tiny' for tests)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or folder ('tiny' for tests)")
     parser.add_argument("--split", default="test", help="train, validation or test")
     parser.add_argument("--timesteps", type=int, default=2000, help="env steps to play")
     parser.add_argument("--seed", type=int, default=0)

@@ -33,6 +33,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import text_envs
+from text_envs.encoders import DEFAULT_ENCODER
 from agents.baselines import RandomAgent
 from agents.sb3 import MaskableTransformerPolicy, TransformerPolicy
 
@@ -40,7 +41,7 @@ from agents.sb3 import MaskableTransformerPolicy, TransformerPolicy
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="text_envs/NER-v0", help="env id")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or folder ('tiny' for tests)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or folder ('tiny' for tests)")
     parser.add_argument("--timesteps", type=int, default=100_000, help="env steps of training, per algorithm")
     parser.add_argument("--observation", default="compact", choices=("compact", "sequence"),
                         help="compact: MLP trunk; sequence: transformer over the encoder states")

@@ -42,13 +42,14 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value import GAE
 
 import text_envs  # registers the text_envs/... ids, and scores policies with text_envs.evaluate
+from text_envs.encoders import DEFAULT_ENCODER
 from agents.baselines import RandomAgent
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="text_envs/NER-v0", help="env id")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or folder ('tiny' for tests)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or folder ('tiny' for tests)")
     parser.add_argument("--timesteps", type=int, default=100_000, help="total env steps of training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-envs", type=int, default=16, help="env copies the policy acts in at once")

@@ -1,15 +1,13 @@
 """Shared fixtures: a tiny encoder and small datasets built in code (no downloads, no ../shared)."""
 
-import gymnasium as gym
 import pytest
-from gymnasium.envs.registration import load_env_creator
 
 import text_envs  # noqa: F401  (registers the env ids)
 
 from text_envs.cache import chunk_layout, encode
 from text_envs.data import load
 from text_envs.encoders import Encoder
-from text_envs.registration import NAMESPACE
+from text_envs.tasks import spec_of
 from text_envs.records import (Answer, ClassificationRecord, QARecord, SummarizationRecord, TaggingRecord,
                                TaskDataset, bio_tag_set)
 
@@ -99,7 +97,6 @@ def kwargs_of(embedded_subsets, tiny):
     """``kwargs_of("NER-v0", **extra)``: make arguments of a registered env over its task's
     embedded subset, in memory, with short episodes."""
     def kwargs(name, **extra):
-        task = load_env_creator(gym.spec(f"{NAMESPACE}/{name}").entry_point).task
-        return {"dataset": embedded_subsets[task], "encoder": tiny, "cache_dir": None,
+        return {"dataset": embedded_subsets[spec_of(name).records], "encoder": tiny, "cache_dir": None,
                 **SHORT_EPISODES.get(name, {}), **extra}
     return kwargs

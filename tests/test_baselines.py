@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from agents.baselines import RandomAgent, SupervisedAgent, heuristic_predictions, heuristic_scores
+from agents.baselines import RandomAgent, SupervisedAgent, heuristic_scores
 from text_envs import evaluate
 from text_envs.records import ClassificationRecord, SummarizationRecord, TaggingRecord, TaskDataset, bio_tag_set
+from text_envs.tasks import spec_of
 
 TINY = {"encoder": "tiny", "cache_dir": None}
 
@@ -27,29 +28,31 @@ def test_majority_tag_is_per_word_and_unseen_words_are_outside():
         TaggingRecord("c", ["Paris", "again"], ["B-LOC", "O"])], tags)
     test = TaskDataset("ner", "toy", "test", [TaggingRecord("t", ["Paris", "Hilton", "sings"], ["B-PER", "I-PER", "O"])],
                        tags)
-    assert heuristic_predictions(train, test) == {0: ["B-LOC", "I-PER", "O"]}
+    assert spec_of("NER").heuristic_predictions(train, test) == {0: ["B-LOC", "I-PER", "O"]}
 
 
 def test_lead_three_and_majority_label():
     docs = TaskDataset("summarization", "toy", "test", [
         SummarizationRecord("d", ["One.", "Two.", "Three.", "Four."], ["One."])])
-    assert heuristic_predictions(docs, docs) == {0: ["One.", "Two.", "Three."]}
+    for name in ("Summarize", "SummarizeTokens"):
+        assert spec_of(name).heuristic_predictions(docs, docs) == {0: ["One.", "Two.", "Three."]}
     texts = TaskDataset("classification", "toy", "train", [
         ClassificationRecord(str(i), f"text {i}", "b" if i % 3 else "a") for i in range(6)], ("a", "b"))
-    assert set(heuristic_predictions(texts, texts).values()) == {"b"}
+    for name in ("Classify", "ClassifyReading"):
+        assert set(spec_of(name).heuristic_predictions(texts, texts).values()) == {"b"}
 
 
 def test_qa_has_no_heuristic():
-    assert heuristic_scores("qa") is None
-    with pytest.raises(ValueError, match="no heuristic baseline for the 'qa' task"):
+    assert heuristic_scores("QA") is None and spec_of("QA").heuristic is None
+    with pytest.raises(NotImplementedError, match="QA has no heuristic baseline"):
         from text_envs.data import load
-        heuristic_predictions(load("qa", "embedded", "train"), load("qa", "embedded", "test"))
+        spec_of("QA").heuristic_predictions(load("qa", "embedded", "train"), load("qa", "embedded", "test"))
 
 
 def test_heuristic_scores_on_the_embedded_sets_beat_chance():
-    assert heuristic_scores("ner")["entity_f1"] > 0.4
-    assert heuristic_scores("summarization")["rouge1"] > 0.3
-    assert 0.2 < heuristic_scores("classification")["accuracy"] < 0.5  # four balanced-ish classes
+    assert heuristic_scores("NER")["entity_f1"] > 0.4
+    assert heuristic_scores("text_envs/Summarize-v0")["rouge1"] > 0.3
+    assert 0.2 < heuristic_scores("Classify")["accuracy"] < 0.5  # four balanced-ish classes
 
 
 @pytest.mark.parametrize("env_id, metric, margin", [("text_envs/Classify-v0", "accuracy", 0.1),
@@ -65,7 +68,7 @@ def test_supervised_agent_beats_random_clearly(env_id, metric, margin):
 
 def test_supervised_fit_asks_the_expert_once_per_step_of_the_first_pass(monkeypatch):
     """Later passes replay the expert's actions: Summarize's greedy ROUGE expert is slow."""
-    from text_envs.envs.summarize import SummarizeEnv
+    from text_envs.tasks.summarize.env import SummarizeEnv
 
     calls = []
     expert_action = SummarizeEnv.expert_action

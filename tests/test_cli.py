@@ -11,13 +11,13 @@ import pytest
 from text_envs import cache
 from text_envs.cli import main
 from text_envs.records import SPLITS
-from text_envs.registration import ENVIRONMENTS
+from text_envs.tasks import env_names
 
 
 def test_list_prints_every_registered_env(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert all(f"text_envs/{name}" in out for name in ENVIRONMENTS)
+    assert all(f"text_envs/{name}" in out for name in env_names())
 
 
 def test_info_prints_documentation_and_spaces_in_every_mode(capsys):

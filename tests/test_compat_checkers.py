@@ -16,7 +16,8 @@ from agents import PPO, ActorCritic
 from agents.policies import MASKED_LOGIT
 from agents.tensors import as_batch
 from text_envs.envs.base import InvalidActionError
-from text_envs.registration import ENVIRONMENTS, NAMESPACE
+from text_envs.registration import NAMESPACE
+from text_envs.tasks import env_names
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # the checkers' advice (shapes, bounds, render)
 
@@ -44,16 +45,16 @@ def envs(tiny):
 
 
 @pytest.mark.parametrize("mask_in_observation", [False, True], ids=["plain", "mask_in_observation"])
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_both_checkers_pass_with_default_kwargs(name, mask_in_observation, envs):
     env = envs(name, mask_in_observation=mask_in_observation).unwrapped
-    assert env.invalid_action == "penalty"  # the default rule, under which every element of the space steps
+    assert env.options.invalid_action == "penalty"  # the default rule, under which every element of the space steps
     check_env(env)
     sb3_check_env(env)
 
 
 @pytest.mark.parametrize("mask_in_observation", [False, True], ids=["plain", "mask_in_observation"])
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_an_agent_that_ignores_masks_ends_every_episode(name, mask_in_observation, envs):
     """Masked actions cost the penalty and leave the state; after ``max_invalid_actions`` of
     them the episode is truncated, so it ends within its natural length plus that budget."""
@@ -73,13 +74,13 @@ def test_an_agent_that_ignores_masks_ends_every_episode(name, mask_in_observatio
             assert info.get("invalid_action", False) == (not was_valid)
             if not was_valid:
                 invalid += 1
-                assert reward == env.unwrapped.invalid_action_penalty
+                assert reward == env.unwrapped.options.invalid_action_penalty
             if terminated or truncated:
                 break
         else:
             pytest.fail(f"an episode of {name} did not end within {MAX_EPISODE_STEPS} steps")
-        assert invalid <= env.unwrapped.max_invalid_actions
-        assert truncated == (invalid == env.unwrapped.max_invalid_actions)  # the budget is what truncates
+        assert invalid <= env.unwrapped.options.max_invalid_actions
+        assert truncated == (invalid == env.unwrapped.options.max_invalid_actions)  # the budget is what truncates
         assert "metrics" in info
         invalid_seen += invalid
     if name in MASKED_OFTEN:
@@ -90,7 +91,7 @@ OUTSIDE = [-1, "n", 2.5, float("inf"), float("nan")]
 
 
 @pytest.mark.parametrize("rule", ["penalty", "error"])
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_values_outside_the_space_raise_under_either_rule(name, rule, envs):
     env = envs(name, invalid_action=rule).unwrapped
     env.reset(options={"index": 0})

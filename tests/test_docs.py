@@ -23,7 +23,8 @@ import pytest
 import torch
 
 from text_envs.encoders import DEFAULT_ENCODER, TINY_ENCODER, Encoder
-from text_envs.registration import ENVIRONMENTS, NAMESPACE
+from text_envs.registration import NAMESPACE
+from text_envs.tasks import SPECS, env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -106,7 +107,7 @@ def test_leaderboard_page_shows_the_committed_tables_and_their_curves(site):
     assert "Against published numbers" in html
 
 
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_each_env_has_a_reference_page_naming_its_action_space(site, name):
     page = site / "reference" / name / "index.html"
     assert page.is_file()
@@ -156,10 +157,12 @@ def reader(monkeypatch, tmp_path, home):
     monkeypatch.delenv("TEXT_ENVS_CACHE", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
-    registered = set(gym.registry)
+    registered, tasks = set(gym.registry), set(SPECS)
     yield
-    for env_id in set(gym.registry) - registered:  # a page may register its own env (new-task.md)
+    for env_id in set(gym.registry) - registered:  # a page may register its own task (new-task.md)
         gym.registry.pop(env_id)
+    for env_id in set(SPECS) - tasks:
+        SPECS.pop(env_id)
 
 
 def check_quickstart(namespace: dict) -> None:
@@ -168,7 +171,12 @@ def check_quickstart(namespace: dict) -> None:
 
 
 def check_new_task(namespace: dict) -> None:
-    assert namespace["NerIOVectorEnv"].env_class is namespace["NerIOEnv"]
+    """The tutorial's task is registered with its own classes, and its env trained with the transformer policy."""
+    spec = namespace["NerIOSpec"]
+    assert SPECS["text_envs/NER-IO-v0"] is spec and namespace["NerIOVectorEnv"].spec_class is spec
+    model = namespace["model"]
+    assert model.policy.arch == "transformer" and model.num_timesteps == 512
+    assert isinstance(model.env, namespace["NerIOVectorEnv"])
 
 
 #: what a page's code must have built, beyond running without an error

@@ -5,6 +5,7 @@ import warnings
 import gymnasium
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,14 +13,16 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from text_envs.data import load
 from text_envs.envs import InvalidActionError
-from text_envs.envs.classify import ClassifyEnv
-from text_envs.envs.classify_reading import READ, ClassifyReadingEnv
 from text_envs.records import ClassificationRecord, TaskDataset
+from text_envs.tasks.classify.env import ClassifyEnv
+from text_envs.tasks.classify_reading.env import ClassifyReadingEnv
+from text_envs.tasks.classify_reading.spec import ClassifyReadingSpec, reading_reward
 
 LABELS = ("red", "green", "blue")
 WORDS = "the river city team market bank game planet water energy north south over under".split()
 MODES = ("compact", "sequence", "tokens")
 ENVS = (ClassifyEnv, ClassifyReadingEnv)
+READ = ClassifyReadingSpec.READ
 
 
 def _text(i: int, words: int) -> str:
@@ -61,7 +64,7 @@ def test_gymnasium_make_works_on_the_embedded_default(env_id):
     env = gymnasium.make(env_id, encoder="tiny")
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
-    assert env.unwrapped.labels == load("classification", "embedded", "train").labels
+    assert env.unwrapped.task_spec.labels == list(load("classification", "embedded", "train").labels)
     _, reward, terminated, _, info = env.step(env.unwrapped.expert_action())
     assert terminated and reward == 1.0 and info["metrics"]["accuracy"] == 1.0
 
@@ -119,7 +122,7 @@ def test_a_right_label_after_one_read_returns_one_minus_the_cost(three_chunks):
     env.reset(seed=0)
     rewards = [env.step(READ)[1], env.step(3)[1]]
     assert sum(rewards) == pytest.approx(1.0 - 0.1)
-    assert env._final_info()["metrics"] == {"accuracy": 1.0, "chunks_read": 2, "fraction_read": pytest.approx(2 / 3)}
+    assert env.result()[1] == {"accuracy": 1.0, "chunks_read": 2, "fraction_read": pytest.approx(2 / 3)}
 
 
 def test_render_shows_the_revealed_text_only_the_choice_gold_and_reward(three_chunks):
@@ -275,7 +278,7 @@ def _expected_mask(env, record, reads: int) -> list[bool]:
     labels = [True] * len(LABELS)
     if isinstance(env, ClassifyEnv):
         return labels
-    chunks = -(-len(record.text.split()) // env.chunk_words)
+    chunks = -(-len(record.text.split()) // env.task_spec.chunk_words)
     return [1 + reads < chunks, *labels]
 
 
@@ -298,7 +301,7 @@ def test_masks_never_allow_an_invalid_action(cls, rule, rule_envs, toy, data):
                     env.step(action)
             else:
                 _, reward, terminated, truncated, info = env.step(action)
-                assert reward == env.invalid_action_penalty and info["invalid_action"]
+                assert reward == env.options.invalid_action_penalty and info["invalid_action"]
                 assert not terminated and not truncated
             after = _snapshot(env)
             _assert_equal(before[0], after[0])
@@ -331,7 +334,7 @@ def test_bad_arguments_are_refused_clearly(kwargs, message, toy):
 
 
 def test_the_reading_env_picks_its_own_layout(toy):
-    with pytest.raises(TypeError, match="chooses its own layout"):
+    with pytest.raises(TypeError, match="layout"):  # chunk_words picks it; there is no layout option
         _env(ClassifyReadingEnv, toy, layout="classification")
 
 
@@ -373,3 +376,11 @@ def test_steps_never_run_the_encoder(cls, mode, toy, monkeypatch):
     monkeypatch.setattr(type(env.encoder), "model", property(refuse))
     _rollout(env, seed=1, episodes=5)
     env.render()
+
+
+def test_the_reward_rule_is_the_same_for_one_episode_and_a_batch():
+    actions, gold = [READ, 1, 2, 3], 1  # read, wrong, right, wrong
+    expected = [-0.05, -1.0, 1.0, -1.0]
+    assert [float(reading_reward(a, gold, 0.05)) for a in actions] == expected
+    batch = reading_reward(torch.tensor(actions), torch.tensor(gold), torch.tensor(0.05, dtype=torch.float64))
+    assert batch.dtype == torch.float64 and batch.tolist() == expected

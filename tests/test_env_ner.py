@@ -7,12 +7,16 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import f1_score
+from seqeval.metrics.sequence_labeling import get_entities
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from text_envs.data import load
 from text_envs.envs import InvalidActionError
-from text_envs.envs.ner import REWARDS, NerEnv
-from text_envs.metrics import EntityF1Tracker
+from text_envs.metrics import entity_scores
 from text_envs.records import TaggingRecord, TaskDataset, bio_tag_set
+from text_envs.tasks.ner.entity_f1 import EntityF1Tracker
+from text_envs.tasks.ner.env import NerEnv
+from text_envs.tasks.ner.spec import NerSpec
 
 TAGS = bio_tag_set(["LOC", "PER"])  # O, B-LOC, I-LOC, B-PER, I-PER
 
@@ -34,14 +38,14 @@ def play(env, tags, index=0):
     env.reset(options={"index": index})
     rewards, info = [], {}
     for tag in tags:
-        _, reward, terminated, truncated, info = env.step(env.tags.index(tag))
+        _, reward, terminated, truncated, info = env.step(env.task_spec.tags.index(tag))
         rewards.append(reward)
     assert terminated and not truncated
     return rewards, info
 
 
 @pytest.mark.parametrize("observation", ["compact", "sequence", "tokens"])
-@pytest.mark.parametrize("reward", REWARDS)
+@pytest.mark.parametrize("reward", NerSpec.rewards)
 def test_passes_both_checkers(observation, reward):
     env = gym.make("text_envs/NER-v0", encoder="tiny", observation=observation, reward=reward,
                    invalid_action="penalty").unwrapped
@@ -89,11 +93,50 @@ def test_incremental_f1_agrees_with_seqeval_on_any_sequences(data):
     tracker = EntityF1Tracker(TAGS, [TAGS.index(t) for t in gold])
     total = sum(tracker.add(TAGS.index(t)) for t in predicted) + tracker.finish()
     expected = f1_score([gold], [predicted], zero_division=0)
-    from seqeval.metrics.sequence_labeling import get_entities
     if not get_entities(gold) and not get_entities(predicted):
         expected = 1.0
     assert tracker.potential == pytest.approx(expected)
     assert total == pytest.approx(expected)
+
+
+def test_tracker_final_f1_is_seqevals_on_every_sentence_of_a_split_with_random_tags():
+    data = load("ner", "embedded", "validation")
+    tags, rng = data.labels, np.random.default_rng(0)
+    counts = np.zeros(3, dtype=np.int64)  # true positives, predicted entities, gold entities
+    gold, predicted = [], []
+    for record in data:
+        guess = [tags[i] for i in rng.integers(len(tags), size=len(record.tags))]  # I- anywhere, too
+        tracker = EntityF1Tracker(tags, [tags.index(t) for t in record.tags])
+        total = sum(tracker.add(tags.index(t)) for t in guess) + tracker.finish()
+        alone = entity_scores([record.tags], [guess])["entity_f1"]
+        if not get_entities(list(record.tags)) and not get_entities(guess):
+            alone = 1.0  # seqeval's 0/0; the tracker's convention
+        assert tracker.potential == pytest.approx(alone) and total == pytest.approx(alone), record.id
+        counts += (tracker.true_positives, tracker.predicted, len(tracker.gold))
+        gold.append(record.tags)
+        predicted.append(guess)
+    assert counts[0] > 0  # random tags hit some entities, so the check covers true positives
+    micro = entity_scores(gold, predicted)
+    assert 2 * counts[0] / (counts[1] + counts[2]) == pytest.approx(micro["entity_f1"])
+
+
+def test_spec_tables_cut_into_each_sentence():
+    spec = make(split="validation", reward="entity_f1").task_spec
+    assert spec.action_names == list(spec.tags) == list(spec.data.labels)
+    every_word = spec.word_states()
+    chunks = spec.gold_chunks
+    for index in (0, 1, len(spec.data) - 1):
+        record, words = spec.data[index], spec.words(index)
+        assert [spec.tags[i] for i in spec.gold[words]] == list(record.tags) and spec.lengths[index] == len(record.tags)
+        segment = spec.encoded.segments(index)[0]
+        np.testing.assert_array_equal(spec.positions[words], spec.encoded.word_positions(segment, len(record.tags)))
+        np.testing.assert_array_equal(spec.word_states(index), every_word[words])
+        tracker = EntityF1Tracker(spec.tags, spec.gold[words])
+        firsts = np.flatnonzero(chunks.last[words] >= 0)
+        assert [(f, chunks.last[words][f]) for f in firsts] == [(f, last) for f, last, _ in tracker.gold]
+        np.testing.assert_array_equal(chunks.closed[words], tracker.gold_closed[:len(record.tags)])
+        assert chunks.count[index] == len(tracker.gold)
+    assert not spec.allowed.flags.writeable and not spec.gold.flags.writeable
 
 
 def test_compact_observation_is_the_word_state_previous_tag_and_progress():
@@ -144,7 +187,7 @@ def test_masks_never_allow_an_invalid_move(actions):
     env = make(sentence_dataset(JOHN, (["a", "b", "c", "d", "e", "f", "g"], ["O"] * 7)), invalid_action="error")
     penalised = make(env.data, invalid_action="penalty", max_invalid_actions=len(actions) + 1)  # never truncated
     env.reset(seed=1)
-    penalised.reset(seed=1)
+    observation, _ = penalised.reset(seed=1)
     previous = None
     for action in actions:
         mask = env.action_masks()
@@ -154,17 +197,16 @@ def test_masks_never_allow_an_invalid_move(actions):
         if not valid:
             with pytest.raises(InvalidActionError):
                 env.step(action)
-            before = penalised._observation()
-            _, reward, terminated, _, info = penalised.step(action)
+            after, reward, terminated, _, info = penalised.step(action)
             assert reward == -1.0 and info["invalid_action"] and not terminated
-            np.testing.assert_array_equal(penalised._observation(), before)
+            np.testing.assert_array_equal(after, observation)  # the state is as it was
             continue
         _, _, terminated, _, _ = env.step(action)
-        penalised.step(action)
+        observation, *_ = penalised.step(action)
         previous = tag
         if terminated:
             env.reset()
-            penalised.reset()
+            observation, _ = penalised.reset()
             previous = None
 
 
@@ -222,6 +264,9 @@ def test_ansi_render_shows_words_the_agents_tags_and_gold():
     assert "John" in text and "Paris" in text
     agent_line = next(line for line in text.splitlines() if line.startswith("agent:"))
     assert "B-PER ok" in agent_line and "O x" in agent_line and "?" in agent_line
+    header, words, agent = env.render_text(gold=False).splitlines()  # no gold line, no ok/x marks
+    assert header == text.splitlines()[0] and words.split() == ["words:", *JOHN[0]]
+    assert agent.split() == ["agent:", "B-PER", "O", "?"]
 
 
 def test_bad_arguments_are_named():

@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,8 +11,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from text_envs.data import load
 from text_envs.envs.base import InvalidActionError
-from text_envs.envs.qa import QaEnv
+from text_envs.tasks.qa.env import QaEnv
 from text_envs.records import Answer, QARecord, RecordError, TaskDataset
+from text_envs.vector import vectorize
 
 LENGTH = 128
 CONTEXT = "Across the valley stands the old red bridge. It opened in 1932, and it is 400 metres long."
@@ -174,7 +176,7 @@ def test_masks_never_allow_an_invalid_action(strict_and_lenient, data):
             with pytest.raises(InvalidActionError, match="masked out"):
                 strict.step(action)
             after, reward, terminated, truncated, info = lenient.step(action)
-            assert reward == lenient.invalid_action_penalty and info["invalid_action"]
+            assert reward == lenient.options.invalid_action_penalty and info["invalid_action"]
             assert not terminated and not truncated
             np.testing.assert_array_equal(after, observation)
             np.testing.assert_array_equal(lenient.action_masks(), mask)
@@ -226,8 +228,9 @@ def test_answer_cut_off_by_truncation_is_unreachable(tiny):
     dataset = TaskDataset("qa", "long", "train", [record("far", "When?", "1932", context),
                                                   record("near", "What?", "lorem ipsum", context)])
     env = make(dataset, tiny, render_mode="ansi")
-    assert env.unreachable == 1 and env.reachable.tolist() == [False, True]
-    assert env.gold_span(0) is None
+    spec = env.task_spec
+    assert spec.unreachable == 1 and spec.reachable.tolist() == [False, True]
+    assert spec.gold_spans[0].tolist() == [-1, -1]
     env.reset(options={"index": 0})
     assert "characters cut by max_length=128" in env.render() and "unreachable" in env.render()
     reward = env.step(env.expert_action())[1] + env.step(env.expert_action())[1]
@@ -235,9 +238,9 @@ def test_answer_cut_off_by_truncation_is_unreachable(tiny):
 
 
 def test_answer_longer_than_max_answer_tokens_is_unreachable(bridge, tiny):
-    assert bridge.unreachable == 0
+    assert bridge.task_spec.unreachable == 0
     short = make(bridge.data, tiny, max_answer_tokens=2)
-    assert short.unreachable == 1
+    assert short.task_spec.unreachable == 1
 
 
 # -- oracle, random policy, replay ----------------------------------------------------------
@@ -262,8 +265,8 @@ def validation_env():
 def test_oracle_is_exact_on_reachable_examples(validation_env):
     env = validation_env
     scores = run_episodes(env, lambda env, mask: env.expert_action())
-    reachable = env.reachable
-    assert 0 < env.unreachable < env.num_examples  # the tiny encoder's 128 tokens cut most contexts
+    reachable = env.task_spec.reachable
+    assert 0 < env.task_spec.unreachable < env.num_examples  # the tiny encoder's 128 tokens cut most contexts
     assert np.mean([s["f1"] for s, ok in zip(scores, reachable) if ok]) == 1.0
     assert np.mean([s["exact_match"] for s, ok in zip(scores, reachable) if ok]) == 1.0
 
@@ -309,6 +312,19 @@ def test_seeded_replay_is_deterministic(tiny):
             np.testing.assert_array_equal(obs_a, obs_b)
 
 
+@pytest.mark.parametrize("observation", ["sequence", "tokens"])
+def test_vector_observations_stay_as_returned(mixed_datasets, tiny, observation):
+    """The torch vector env's observations hold its per-episode parts without a copy: the
+    episodes that later steps start replace those parts, never write into them."""
+    venv = vectorize(make(mixed_datasets["qa"], tiny, observation=observation), 4, device="cpu", seed=0)
+    first, info = venv.reset()
+    kept = {name: part.clone() for name, part in first.items()}
+    for _ in range(6):  # every episode ends after two steps, so the sub-envs start new examples
+        _, _, _, _, info = venv.step(info["action_mask"].long().argmax(1))
+    for name, part in kept.items():
+        assert torch.equal(first[name], part), name
+
+
 # -- render and arguments -------------------------------------------------------------------
 
 def test_render_marks_the_span_and_the_score(tiny):
@@ -324,8 +340,8 @@ def test_render_marks_the_span_and_the_score(tiny):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"max_answer_tokens": 0}, "max_answer_tokens must be an integer >= 1"),
-    ({"max_answer_tokens": 2.5}, "max_answer_tokens must be an integer >= 1"),
+    ({"max_answer_tokens": 0}, "max_answer_tokens must be a positive integer"),
+    ({"max_answer_tokens": 2.5}, "max_answer_tokens must be a positive integer"),
     ({"observation": "pixels"}, "unknown observation mode"),
 ])
 def test_bad_arguments(mixed_datasets, tiny, kwargs, message):

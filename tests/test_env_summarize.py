@@ -12,8 +12,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from text_envs.data import load
 from text_envs.envs import InvalidActionError
-from text_envs.envs.summarize import SentenceRouge, SummarizeEnv
-from text_envs.envs.summarize_tokens import SummarizeTokensEnv
+from text_envs.tasks.summarize.env import SummarizeEnv
+from text_envs.tasks.summarize.rouge import SentenceRouge
+from text_envs.tasks.summarize_tokens.env import SummarizeTokensEnv
 from text_envs.metrics import rouge_scores
 from text_envs.records import SummarizationRecord, TaskDataset
 
@@ -187,26 +188,26 @@ def test_sentence_rouge_equals_rouge_scores():
 
 def test_extractive_rewards_by_hand(tiny):
     env = make(encoder=tiny)
-    rewards, info = play(env, [3, 1, env.stop_action])  # the reference, picked out of order
+    rewards, info = play(env, [3, 1, env.task_spec.stop_action])  # the reference, picked out of order
     assert rewards == [0.0, 0.0, 1.0]
     assert info["metrics"] == {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0}
     assert info["prediction"] == list(REFERENCE)
 
     # one of the two reference sentences: 8 of the reference's 15 words, 7 of its 14 bigrams
-    rewards, info = play(env, [1, env.stop_action])
+    rewards, info = play(env, [1, env.task_spec.stop_action])
     expected = {"rouge1": 16 / 23, "rouge2": 2 / 3, "rougeL": 16 / 23}
     assert info["metrics"] == pytest.approx(expected)
     assert info["metrics"] == hand_rouge(SENTENCES[1], " ".join(REFERENCE))
     assert rewards == [0.0, pytest.approx(sum(expected.values()) / 3)]
 
     env = make(encoder=tiny, reward="gain")
-    rewards, info = play(env, [1, 3, 0, env.stop_action])
+    rewards, info = play(env, [1, 3, 0, env.task_spec.stop_action])
     assert rewards[:2] == pytest.approx([sum(expected.values()) / 3, 1 - sum(expected.values()) / 3])
     assert rewards[2] < 0 and rewards[3] == 0.0  # an unmatched sentence lowers precision
     assert sum(rewards) == pytest.approx(np.mean(list(info["metrics"].values())))
 
     env = make(encoder=tiny, rouge="rouge2")
-    assert play(env, [1, env.stop_action])[0] == [0.0, pytest.approx(2 / 3)]
+    assert play(env, [1, env.task_spec.stop_action])[0] == [0.0, pytest.approx(2 / 3)]
 
 
 def test_gain_rewards_sum_to_the_final_reward(validation, tiny):
@@ -224,13 +225,13 @@ def test_gain_rewards_sum_to_the_final_reward(validation, tiny):
 def test_token_reward_is_rouge_of_the_decoded_text(tiny):
     env = make(SummarizeTokensEnv, encoder=tiny)
     actions = [token_id(env, token) for token in ["oil", "r", "##o", "##s", "##e", "the", "bank"]]
-    rewards, info = play(env, [*actions, env.eos_id])
+    rewards, info = play(env, [*actions, env.task_spec.eos_id])
     assert info["prediction"] == "oil rose the bank"  # "##" pieces are merged into words
     assert info["metrics"] == hand_rouge("oil rose the bank", " ".join(REFERENCE))
     assert rewards[:-1] == [0.0] * len(actions)
     assert rewards[-1] == pytest.approx(np.mean(list(info["metrics"].values())))
     rouge1 = make(SummarizeTokensEnv, encoder=tiny, rouge="rouge1")
-    assert play(rouge1, [*actions, env.eos_id])[0][-1] == info["metrics"]["rouge1"]
+    assert play(rouge1, [*actions, env.task_spec.eos_id])[0][-1] == info["metrics"]["rouge1"]
 
 
 def test_token_budget_ends_the_episode_and_is_scored(tiny):
@@ -251,7 +252,7 @@ def test_extractive_oracle_beats_lead3_and_random(validation):
 
     def lead3(env, mask):  # sentences 0, 1, 2, then STOP
         first = int(np.flatnonzero(mask[:-1])[0])
-        return first if first < 3 else env.stop_action
+        return first if first < 3 else env.task_spec.stop_action
 
     def mean_score(policy):
         return np.mean([run(env, policy, i)[0] for i in range(100)])
@@ -288,13 +289,14 @@ def test_token_oracle_skips_reference_tokens_missing_from_the_document(tiny):
 def test_token_oracle_beats_lead_and_random(validation):
     env = validation["tokens"]
 
-    def lead(env, mask):  # copy the document from its start until the budget (or the document) ends
-        return int(env._source_ids[env._length]) if env._length < len(env._source_ids) else env.eos_id
+    def lead(index):  # copy the document from its start until the budget (or the document) ends
+        source = env.task_spec.source_ids[env.task_spec.source(index)]
+        return sum(play(env, [*source.tolist(), env.task_spec.eos_id], index)[0])
 
     def mean_score(policy):
         return np.mean([run(env, policy, i)[0] for i in range(100)])
 
-    oracle, lead, random = mean_score(expert), mean_score(lead), mean_score(random_policy(0))
+    oracle, lead, random = mean_score(expert), np.mean([lead(i) for i in range(100)]), mean_score(random_policy(0))
     assert oracle > 0.9 and oracle > lead + 0.3 and oracle > random + 0.5, (oracle, lead, random)
 
 
@@ -319,7 +321,7 @@ def test_extractive_mask(tiny):
     assert env.step(1)[2] is False and env.step(0)[2] is True
     env.reset(options={"index": 0})
     with pytest.raises(InvalidActionError, match="STOP needs at least one picked sentence"):
-        env.step(env.stop_action)
+        env.step(env.task_spec.stop_action)
 
 
 def test_token_mask_is_the_copy_vocabulary(tiny):
@@ -328,13 +330,13 @@ def test_token_mask_is_the_copy_vocabulary(tiny):
     source = set(env.encoder.tokenizer(" ".join(SENTENCES), add_special_tokens=False)["input_ids"])
     assert set(np.flatnonzero(info["action_mask"])) == source and env.action_masks().shape == (env.action_space.n,)
     with pytest.raises(InvalidActionError, match="EOS needs at least one written token"):
-        env.step(env.eos_id)
+        env.step(env.task_spec.eos_id)
     with pytest.raises(InvalidActionError, match="'minister' does not occur in the document"):
         env.step(token_id(env, "minister"))
     _, _, _, _, info = env.step(token_id(env, "bank"))
-    assert set(np.flatnonzero(info["action_mask"])) == source | {env.eos_id}
-    assert env.eos_id == env.encoder.tokenizer.sep_token_id
-    specials = [i for i in env.encoder.tokenizer.all_special_ids if i != env.eos_id]
+    assert set(np.flatnonzero(info["action_mask"])) == source | {env.task_spec.eos_id}
+    assert env.task_spec.eos_id == env.encoder.tokenizer.sep_token_id
+    specials = [i for i in env.encoder.tokenizer.all_special_ids if i != env.task_spec.eos_id]
     assert not info["action_mask"][specials].any()
 
 
@@ -429,15 +431,48 @@ def test_ansi_render(tiny):
     assert "* (1)  3 oil prices" in text and "running" in text and "ROUGE" not in text
     assert "reference: " + " ".join(REFERENCE) in text
     env.step(1)
-    env.step(env.stop_action)
+    env.step(env.task_spec.stop_action)
     assert "finished" in env.render() and "rouge1 1.000  rouge2 1.000  rougeL 1.000" in env.render()
 
     env = make(SummarizeTokensEnv, encoder=tiny, render_mode="ansi")
     env.reset(options={"index": 0})
     env.step(token_id(env, "bank"))
     assert "written:   bank _" in env.render() and "1/64 tokens, running" in env.render()
-    env.step(env.eos_id)
+    env.step(env.task_spec.eos_id)
     assert "finished" in env.render() and "rouge1 " in env.render()
+
+
+@pytest.mark.parametrize("cls", ENVS)
+def test_render_without_gold_leaves_out_only_the_reference(cls, tiny):
+    env = make(cls, encoder=tiny)
+    env.reset(options={"index": 0})
+    env.step(env.expert_action())
+    with_gold = env.render_text().splitlines()
+    assert env.render_text(gold=False).splitlines() == [line for line in with_gold
+                                                         if not line.startswith("reference: ")] != with_gold
+
+
+# -- the specs' tables ------------------------------------------------------------------------
+
+def test_extractive_spec_tables(tiny):
+    spec = make(encoder=tiny, max_picks=3).task_spec
+    assert spec.first_segment.tolist() == [0, 4, 6] and spec.num_sentences.tolist() == [4, 2, 6]
+    assert spec.pick_limit.tolist() == [3, 2, 3]
+    assert spec.stop_action == 64 and spec.action_names == [*map(str, range(64)), "STOP"]
+    assert (spec.reward, spec.rouge, spec.max_sentences, spec.max_picks) == ("final", "mean", 64, 3)
+
+
+def test_token_spec_tables_hold_each_source(tiny):
+    env = make(SummarizeTokensEnv, encoder=tiny)
+    spec, tokenizer = env.task_spec, env.encoder.tokenizer
+    for index, record in enumerate(TOY):
+        env.reset(options={"index": index})
+        source = tokenizer(" ".join(record.sentences), add_special_tokens=False)["input_ids"]
+        assert env.source_ids.tolist() == spec.source_ids[spec.source(index)].tolist() == source
+    assert not env.source_ids.flags.writeable
+    assert spec.encoded.input_ids[spec.source_rows].tolist() == spec.source_ids.tolist()
+    assert (spec.eos_id, spec.pad_id) == (tokenizer.sep_token_id, tokenizer.pad_token_id)
+    assert spec.special_ids.tolist() == sorted(tokenizer.all_special_ids)
 
 
 # -- arguments --------------------------------------------------------------------------------

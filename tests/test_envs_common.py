@@ -8,12 +8,10 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_util import make_vec_env
 
 from text_envs import evaluate
-from text_envs.registration import ENVIRONMENTS, NAMESPACE
+from text_envs.registration import NAMESPACE
+from text_envs.tasks import env_names, spec_of
 
-IDS = [f"{NAMESPACE}/{name}" for name in ENVIRONMENTS]
-# each env's headline metric, which an oracle maximises
-METRIC = {"NER-v0": "entity_f1", "QA-v0": "f1", "Summarize-v0": "rouge1", "SummarizeTokens-v0": "rouge1",
-          "Classify-v0": "accuracy", "ClassifyReading-v0": "accuracy"}
+IDS = [f"{NAMESPACE}/{name}" for name in env_names()]
 
 
 def make(env_id, **kwargs):
@@ -84,7 +82,7 @@ def test_oracle_beats_random_and_evaluate_reports_the_metric(env_id):
     env = make(env_id, split="validation")
     oracle = evaluate(env, lambda observation, mask: env.unwrapped.expert_action(), episodes=60)
     random = evaluate(env, random_masked(np.random.default_rng(0)), episodes=60)
-    metric = METRIC[env_id.split("/")[1]]
+    metric = spec_of(env_id).headline
     assert oracle["episodes"] == random["episodes"] == 60
     assert oracle[metric] > random[metric] + 0.2, (oracle, random)
     assert oracle["mean_return"] > random["mean_return"]

@@ -6,7 +6,7 @@ import pytest
 from seqeval.metrics import f1_score
 
 from text_envs import evaluate
-from text_envs.envs.ner import NerEnv
+from text_envs.tasks.ner.env import NerEnv
 
 
 @pytest.fixture

@@ -19,17 +19,12 @@ import pytest
 import torch
 
 from text_envs.envs.base import InvalidActionError
-from text_envs.registration import ENVIRONMENTS, NAMESPACE
-from text_envs.vector import VECTOR_ENVS, make_torch_vec_env, vector_env_class
+from text_envs.registration import NAMESPACE
+from text_envs.tasks import OBSERVATION_MODES, env_names
+from text_envs.vector import make_torch_vec_env
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*more than max_chunks")  # the cut is meant: short episodes
 
-MODES = ("compact", "sequence", "tokens")
-
-
-def test_every_vector_env_is_covered(kwargs_of):
-    assert {vector_env_class(gym.make(f"{NAMESPACE}/{name}", **kwargs_of(name)).unwrapped)
-            for name in ENVIRONMENTS} == set(VECTOR_ENVS)
 
 
 # -- observations are the caller's own ----------------------------------------------------------
@@ -56,8 +51,8 @@ def assert_same(expected, actual) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
-@pytest.mark.parametrize("observation", MODES)
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("observation", OBSERVATION_MODES)
+@pytest.mark.parametrize("name", env_names())
 def test_editing_an_observation_changes_no_other(name, observation, dtype, kwargs_of):
     """Two envs over one in-memory split: zeroing every array the first returns leaves the
     second's observations pristine, and the first's own later ones equal the second's."""
@@ -94,7 +89,7 @@ def outside(action, env):
 
 @pytest.mark.parametrize("rule", ["penalty", "error"])
 @pytest.mark.parametrize("action", OUTSIDE, ids=repr)
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_numbers_outside_the_space_raise_under_every_rule(name, action, rule, kwargs_of):
     """The error names the env, the value and the space."""
     env = gym.make(f"{NAMESPACE}/{name}", invalid_action=rule, **kwargs_of(name)).unwrapped
@@ -183,7 +178,7 @@ def assert_equal(expected, actual, where: str) -> None:
         assert torch.equal(expected, actual), where
 
 
-@pytest.mark.parametrize("observation", MODES)
+@pytest.mark.parametrize("observation", OBSERVATION_MODES)
 @pytest.mark.parametrize(("name", "options"), CASES, ids=[f"{n}-{'-'.join(map(str, o.values()))}" for n, o in CASES])
 def test_state_dict_continues_every_episode_exactly(name, options, observation, kwargs_of):
     """Checkpoints after 7 (mid-episode for QA), 8 and past every sub-env's first episode end;

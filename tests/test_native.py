@@ -11,7 +11,7 @@ from agents.baselines import RandomAgent
 from agents.on_policy import LossTerms, explained_variance, normalize_advantages
 from agents.ppo import PPO, ppo_losses
 from agents.schedules import LinearSchedule
-from text_envs.vector import vector_env_class
+from text_envs.vector import vector_class
 
 TINY = {"encoder": "tiny", "cache_dir": None}
 
@@ -110,7 +110,7 @@ def classify_env():
 
 
 def _vec(base, n=8, seed=0, cls=None):
-    return (cls or vector_env_class(base))(base, n, device="cpu", seed=seed)
+    return (cls or vector_class(base.task_spec))(base.task_spec, n, options=base.options, device="cpu", seed=seed)
 
 
 def _score(env_id, policy, metric, episodes=200):
@@ -229,7 +229,7 @@ def test_save_load_predict_gives_the_same_actions(classify_env, algo, tmp_path):
 
 @pytest.mark.parametrize("algo, kwargs", [(PPO, {"n_steps": 8, "batch_size": 12, "n_epochs": 2}), (A2C, {})])
 def test_resume_after_save_and_load_matches_an_uninterrupted_run(ner_env, algo, kwargs, tmp_path):
-    cls = vector_env_class(ner_env)  # has state_dict(): the episodes in flight are saved and put back
+    cls = vector_class(ner_env.task_spec)  # has state_dict(): the episodes in flight are saved and put back
     rollout = 4 * kwargs.get("n_steps", 5)
     settings = {"seed": 3, "device": "cpu", **kwargs}
     uninterrupted = algo("auto", _vec(ner_env, 4, seed=3, cls=cls), **settings).learn(4 * rollout)
@@ -252,7 +252,7 @@ def test_resume_after_save_and_load_matches_an_uninterrupted_run(ner_env, algo, 
 def test_without_env_state_a_loaded_model_starts_new_episodes(classify_env, tmp_path):
     """A plain vector env cannot be put back mid-episode: the next learn() resets it instead of acting on a
     stale observation."""
-    stateless = type("Stateless", (vector_env_class(classify_env),), {"state_dict": None, "load_state_dict": None})
+    stateless = type("Stateless", (vector_class(classify_env.task_spec),), {"state_dict": None, "load_state_dict": None})
     model = PPO("auto", _vec(classify_env, 4, cls=stateless), seed=0, device="cpu", n_steps=8, batch_size=16)
     model.learn(32).save(tmp_path / "model.pt")
     resumed = PPO.load(tmp_path / "model.pt", env=_vec(classify_env, 4, seed=1, cls=stateless), device="cpu")

@@ -9,10 +9,10 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from agents.sb3 import MaskableTransformerPolicy, TransformerPolicy
+from text_envs.tasks import BUILTIN, OBSERVATION_MODES, spec_of
 
-TASKS = {"NER": "ner", "QA": "qa", "Summarize": "summarization", "SummarizeTokens": "summarization",
-         "Classify": "classification", "ClassifyReading": "classification"}
-MODES = ("compact", "sequence", "tokens")
+NAMES = [spec.name for spec in BUILTIN]
+
 SMALL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "hidden_sizes": (32,), "encoder": "tiny"}
 
 
@@ -20,8 +20,8 @@ SMALL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "hidden_sizes": (32,), "enc
 def vec_env(mixed_datasets, tiny):
     def make(name, mode, n_envs=2, **kwargs):
         return make_vec_env(f"text_envs/{name}-v0", n_envs=n_envs, seed=0,
-                            env_kwargs={"dataset": mixed_datasets[TASKS[name]], "encoder": tiny, "cache_dir": None,
-                                        "observation": mode, **kwargs})
+                            env_kwargs={"dataset": mixed_datasets[spec_of(name).records], "encoder": tiny,
+                                        "cache_dir": None, "observation": mode, **kwargs})
     return make
 
 
@@ -33,22 +33,22 @@ def learns(model, total_timesteps=64):
     assert any(not torch.equal(a, p) for a, p in zip(before, model.policy.actor_critic.parameters()))
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("mode", OBSERVATION_MODES)
+@pytest.mark.parametrize("name", NAMES)
 def test_maskable_ppo_learns_on_every_env_and_mode(vec_env, name, mode):
     model = MaskablePPO(MaskableTransformerPolicy, vec_env(name, mode), n_steps=16, batch_size=16, n_epochs=1,
                         policy_kwargs=SMALL, device="cpu", seed=0)
     learns(model)
 
 
-@pytest.mark.parametrize(("name", "mode"), zip(TASKS, MODES * 2))
+@pytest.mark.parametrize(("name", "mode"), zip(NAMES, OBSERVATION_MODES * 2))
 def test_ppo_learns_with_the_penalty_rule(vec_env, name, mode):
     model = PPO(TransformerPolicy, vec_env(name, mode, invalid_action="penalty"), n_steps=16, batch_size=16,
                 n_epochs=1, policy_kwargs=SMALL, device="cpu", seed=0)
     learns(model)
 
 
-@pytest.mark.parametrize(("name", "mode"), zip(TASKS, MODES[::-1] * 2))
+@pytest.mark.parametrize(("name", "mode"), zip(NAMES, OBSERVATION_MODES[::-1] * 2))
 def test_a2c_learns_with_the_penalty_rule(vec_env, name, mode):
     model = A2C(TransformerPolicy, vec_env(name, mode, invalid_action="penalty"), n_steps=8, policy_kwargs=SMALL,
                 device="cpu", seed=0)

@@ -12,17 +12,20 @@ import pytest
 import torch
 
 from text_envs.envs.base import InvalidActionError
-from text_envs.registration import ENVIRONMENTS
+from text_envs.tasks import BUILTIN, OBSERVATION_MODES, env_names
 from text_envs.vector import TorchVectorEnv, make_torch_vec_env
 
-MODES = ("compact", "sequence", "tokens")
-CASES = [("NER-v0", {"reward": reward}) for reward in ("token", "entity_f1", "entity_f1_delta")]
-CASES += [("Summarize-v0", {"reward": reward}) for reward in ("final", "gain")]
-CASES += [(name, {}) for name in ("QA-v0", "SummarizeTokens-v0", "Classify-v0", "ClassifyReading-v0")]
-# the mask in the observation: a label env and a pointer env (whose compact Box moves under "observations")
-CASES += [(name, {"mask_in_observation": True}) for name in ("NER-v0", "QA-v0")]
-IDS = [f"{name}-{'-'.join(v if isinstance(v, str) else k for k, v in options.items())}" for name, options in CASES]
+def _name(spec) -> str:
+    return spec.env_id().split("/", 1)[1]
 
+
+# every task x reward x observation mode its spec declares
+CASES = [(_name(spec), {"reward": reward} if reward else {}, mode) for spec in BUILTIN
+         for reward in spec.rewards or (None,) for mode in spec.observations]
+# the mask in the observation: a label env and a pointer env (whose compact Box moves under "observations")
+CASES += [(name, {"mask_in_observation": True}, mode) for name in ("NER-v0", "QA-v0") for mode in OBSERVATION_MODES]
+IDS = [f"{name}-{mode}-{'-'.join(v if isinstance(v, str) else k for k, v in options.items())}"
+       for name, options, mode in CASES]
 
 def host(value):
     """A tensor or dict of tensors as numpy (the Gymnasium env's form)."""
@@ -111,15 +114,14 @@ def check_against_gymnasium(name, kwargs, *, device="cpu", steps=200, num_envs=4
     return trace
 
 
-@pytest.mark.parametrize("observation", MODES)
-@pytest.mark.parametrize(("name", "options"), CASES, ids=IDS)
+@pytest.mark.parametrize(("name", "options", "observation"), CASES, ids=IDS)
 def test_agrees_with_gymnasium_step_for_step(name, options, observation, kwargs_of):
     trace = check_against_gymnasium(name, kwargs_of(name, observation=observation, **options))
     if options.get("mask_in_observation"):  # the mask rode in every observation (compared in the replay)
         assert all(np.array_equal(step["obs"]["action_mask"], step["action_mask"]) for step in trace)
 
 
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_penalty_rule_agrees_with_gymnasium(name, kwargs_of):
     """Masked actions leave the state, cost the penalty and truncate after the limit."""
     kwargs = kwargs_of(name, invalid_action="penalty", invalid_action_penalty=-0.5, max_invalid_actions=2)
@@ -163,7 +165,7 @@ def test_same_seed_same_episodes(kwargs_of):
     assert not torch.equal(episodes(8)[0], first[0])
 
 
-@pytest.mark.parametrize("name", ENVIRONMENTS)
+@pytest.mark.parametrize("name", env_names())
 def test_state_dict_continues_the_episodes_in_flight(name, kwargs_of):
     """A fresh env (other seed) given another's state continues exactly as the original does."""
     def stepper(venv, seed):
@@ -227,7 +229,7 @@ def test_penalty_rule_is_the_default_and_truncates_after_the_limit(kwargs_of):
 
 
 def test_rejects_what_it_cannot_run(kwargs_of):
-    with pytest.raises(ValueError, match="render"):
+    with pytest.raises(TypeError, match="render"):
         make_torch_vec_env("text_envs/Classify-v0", 2, device="cpu", render_mode="ansi", **kwargs_of("Classify-v0"))
     with pytest.raises(ValueError, match="num_envs"):
         make_torch_vec_env("text_envs/Classify-v0", 0, device="cpu", **kwargs_of("Classify-v0"))
@@ -237,7 +239,6 @@ def test_rejects_what_it_cannot_run(kwargs_of):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize(("name", "options"), CASES, ids=IDS)
-def test_agrees_with_gymnasium_on_cuda(name, options, kwargs_of):
-    for observation in MODES:
-        check_against_gymnasium(name, kwargs_of(name, observation=observation, **options), device="cuda", steps=60)
+@pytest.mark.parametrize(("name", "options", "observation"), CASES, ids=IDS)
+def test_agrees_with_gymnasium_on_cuda(name, options, observation, kwargs_of):
+    check_against_gymnasium(name, kwargs_of(name, observation=observation, **options), device="cuda", steps=60)

@@ -4,7 +4,7 @@
 :class:`EncodedSplit`: per-token float16 hidden states, mean-pooled vectors, token ids,
 character offsets and word alignment, stored flat (ragged sequences indexed by offsets).
 
-How it is built: every record becomes one or more *segments* (see :data:`LAYOUTS`); all
+How it is built: every record becomes one or more *segments* (see :func:`layout_named`); all
 segments are tokenized in one parallel call, sorted by length and cut into batches of
 about ``batch_tokens`` tokens so that padding is small, and run through the encoder
 (on the GPU when there is one) with the output written straight into the arrays.
@@ -58,11 +58,14 @@ from typing import Callable, Sequence
 import numpy as np
 import xxhash
 
+from .checks import positive_int
 from .encoders import Encoder, Tokenized
 from .files import locked
 from .records import TaskDataset
 
 CACHE_VERSION = 1
+#: a ``cache_dir`` argument that means :func:`default_cache_dir` (envs and specs take it)
+DEFAULT_CACHE_DIR = "default"
 MANIFEST = "manifest.json"
 CHUNK_BYTES = 512 << 20  # float16 states gathered on the device before one copy to the host
 
@@ -78,6 +81,8 @@ class Layout:
     max_length: int
 
 
+#: the layout of each record kind (the default of :func:`encode`); :func:`layout_named` also
+#: knows the chunked layouts that :func:`chunk_layout` names
 LAYOUTS: dict[str, Layout] = {
     "ner": Layout("words", lambda r: [r.tokens], 128),
     "qa": Layout("pair", lambda r: [(r.question, r.context)], 384),
@@ -93,24 +98,31 @@ def word_chunks(text: str, chunk_words: int) -> list[str]:
     return [" ".join(words[i:i + chunk_words]) for i in range(0, len(words), chunk_words)]
 
 
+_CHUNKS = "classification-chunks-"
+
+
 def chunk_layout(chunk_words: int) -> str:
     """The name of the layout that encodes a classification text as ``chunk_words``-word
-    chunks, one segment each, adding it to :data:`LAYOUTS` on first use.
+    chunks, one segment each.
 
     Each chunk is encoded on its own, so its states never attend to later text: an env that
     reveals a text chunk by chunk shows nothing unread. The size is part of the name
     (``classification-chunks-8``) because the name, not the function, keys the cache: chunks
     of 8 and of 16 words must not share an entry.
     """
-    if isinstance(chunk_words, bool) or not isinstance(chunk_words, (int, np.integer)) or chunk_words < 1:
-        raise ValueError(f"chunk_words must be a positive integer, got {chunk_words!r}")
-    chunk_words = int(chunk_words)
-    name = f"classification-chunks-{chunk_words}"
-    LAYOUTS.setdefault(name, Layout("text", lambda r: word_chunks(r.text, chunk_words), 128))
-    return name
+    return f"{_CHUNKS}{positive_int('chunk_words', chunk_words)}"
 
 
-chunk_layout(8)  # the reading env's default, listed beside the task layouts
+def layout_named(name: str) -> Layout:
+    """The layout called ``name``: a key of :data:`LAYOUTS`, or a :func:`chunk_layout` name."""
+    if name in LAYOUTS:
+        return LAYOUTS[name]
+    size = name.removeprefix(_CHUNKS) if isinstance(name, str) else ""
+    if size.isdigit() and int(size) > 0 and name == chunk_layout(int(size)):
+        return Layout("text", lambda r: word_chunks(r.text, int(size)), 128)
+    raise ValueError(f"unknown layout {name!r}; expected one of {', '.join(LAYOUTS)} or a chunk layout "
+                     f"({_CHUNKS}N)")
+
 
 _ARRAYS = ("input_ids", "type_ids", "offsets", "word_ids", "sequence_ids", "token_starts", "truncated",
            "segment_starts", "states", "pooled")
@@ -245,7 +257,8 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
         encoder: an :class:`Encoder`, or a name/path for one (default all-MiniLM-L6-v2).
         cache_dir: a folder for memory-mapped cache files (see :func:`default_cache_dir`);
             None keeps the encoding in memory only.
-        layout: how records become segments, a key of :data:`LAYOUTS` (default: the task).
+        layout: how records become segments: a name :func:`layout_named` knows (default: the
+            record kind's).
         max_length: tokens per segment, special tokens included (default: the layout's,
             capped at the encoder's limit).
         on_overflow: ``"truncate"`` or ``"error"`` for inputs over the encoder's max length.
@@ -264,10 +277,9 @@ def encode(dataset: TaskDataset, encoder: Encoder | str | None = None, *,
     if not isinstance(encoder, Encoder):
         encoder = Encoder(encoder) if encoder is not None else Encoder()
     layout = layout or dataset.task
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    segments = layout_named(layout)  # a clear error for an unknown name, before anything is encoded
     if max_length is None:
-        max_length = min(LAYOUTS[layout].max_length, encoder.max_length)
+        max_length = min(segments.max_length, encoder.max_length)
     max_length = encoder.check_max_length(max_length)
     key = cache_key(dataset, encoder, layout=layout, max_length=max_length, on_overflow=on_overflow)
     fingerprint = _fingerprint(key)
@@ -378,7 +390,7 @@ def _build(dataset, encoder, layout_name, max_length, on_overflow, batch_tokens,
     import torch
     from tqdm.auto import tqdm
 
-    layout = LAYOUTS[layout_name]
+    layout = layout_named(layout_name)
     inputs, ids, segment_starts = segment_inputs(dataset, layout)
     # one bar for the whole build: tokenizing is one parallel call (no steps to count), then
     # the bar counts the tokens encoded, with their rate and the time left

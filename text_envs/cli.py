@@ -11,6 +11,11 @@
   then print its test score next to the random, heuristic and supervised baselines
   (see :mod:`agents.train`).
 * ``text-envs evaluate RUN``: score a run folder's checkpoint on a split.
+
+``train`` and ``evaluate`` run the ``agents`` package, whose dependencies (Stable-Baselines3,
+sb3-contrib, TensorBoard, matplotlib) an env-only install leaves out: they import it only
+when run, and without those dependencies they exit with one line naming the extra to
+install. The other commands, and building the parser (``--help``), need only the env library.
 """
 
 from __future__ import annotations
@@ -19,8 +24,48 @@ import argparse
 import ast
 import sys
 import time
+from importlib.util import find_spec
 
+from .encoders import DEFAULT_ENCODER
 from .records import SPLITS, TASKS
+
+#: the ``agents`` extra of the package: import name -> distribution name (pyproject.toml's
+#: ``[project.optional-dependencies] agents``; the ``agents`` package itself ships in every install)
+AGENTS_EXTRA = {"stable_baselines3": "stable-baselines3", "sb3_contrib": "sb3-contrib", "tensorboard": "tensorboard",
+                "matplotlib": "matplotlib"}
+#: what ``--algo`` and ``--backend`` accept, and so what :class:`agents.train.RunConfig` runs; named
+#: here so that the parser builds without importing ``agents``
+ALGOS = ("ppo", "a2c", "maskable-ppo")
+BACKENDS = ("native", "sb3")
+
+
+class MissingExtra(Exception):
+    """A command needs an extra of the package that this install left out."""
+
+
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or blocked package counts as missing
+        return False
+
+
+def _require_agents():
+    """``agents.train``, or :class:`MissingExtra` naming the extra and its pip command; checked
+    before anything runs, so that a run never fails half-way for want of, say, matplotlib."""
+    missing = [dist for module, dist in AGENTS_EXTRA.items() if not _installed(module)]
+    if not missing:
+        try:
+            import agents.train
+        except ModuleNotFoundError as err:
+            top = (err.name or "").partition(".")[0]
+            if top not in {"agents", *AGENTS_EXTRA}:
+                raise
+            missing = [AGENTS_EXTRA.get(top, top)]
+        else:
+            return agents.train
+    raise MissingExtra(f"this command needs the agents extra (missing: {', '.join(missing)}): "
+                       f"pip install \"text-envs[agents]\" (in a source checkout: pip install -e \".[agents]\")")
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -93,11 +138,11 @@ def _encode_env(args: argparse.Namespace, encoder, cache_dir, env_kwargs: dict):
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .registration import ENVIRONMENTS, NAMESPACE
+    from .tasks import SPECS
 
-    width = max(len(NAMESPACE) + 1 + len(name) for name in ENVIRONMENTS)
-    for name, (_, description) in ENVIRONMENTS.items():
-        print(f"{NAMESPACE}/{name}".ljust(width + 2) + description)
+    width = max(map(len, SPECS))
+    for env_id, spec in SPECS.items():
+        print(env_id.ljust(width + 2) + spec.summary)
     return 0
 
 
@@ -106,16 +151,17 @@ def _info(args: argparse.Namespace) -> int:
 
     import gymnasium as gym
 
-    from .envs.base import OBSERVATION_MODES
     from .registration import resolve_env_id
+    from .tasks import spec_of
 
     env_id = resolve_env_id(args.env)
     print(env_id)
     print("=" * len(env_id))
-    for observation in OBSERVATION_MODES:
+    observations = spec_of(env_id).observations
+    for observation in observations:
         env = gym.make(env_id, dataset=args.dataset, split=args.split, encoder=args.encoder, observation=observation)
         base = env.unwrapped
-        if observation == OBSERVATION_MODES[0]:
+        if observation == observations[0]:
             print(inspect.getdoc(inspect.getmodule(type(base))))
             print(f"\ndataset: {base.data!r}, encoder: {base.encoder.name}, action space: {env.action_space}")
         print(f"observation={observation!r}: {env.observation_space}")
@@ -137,7 +183,8 @@ def _key_values(pairs: list[str] | None, option: str) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agents.train import RunConfig, results_table, train
+    agents_train = _require_agents()
+    RunConfig, results_table, train = agents_train.RunConfig, agents_train.results_table, agents_train.train
 
     config = RunConfig(env=args.env, algo=args.algo, backend=args.backend, total_timesteps=args.timesteps,
                        n_envs=args.n_envs, seed=args.seed, dataset=args.dataset, encoder=args.encoder,
@@ -157,7 +204,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from agents.train import evaluate_run
+    evaluate_run = _require_agents().evaluate_run
 
     scores = evaluate_run(args.folder, split=args.split, episodes=args.episodes,
                           trust_checkpoint=args.trust_checkpoint)
@@ -184,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("env", help="an env id, e.g. NER-v0 or text_envs/NER-v0")
     info.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
     info.add_argument("--split", default="train", choices=SPLITS)
-    info.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    info.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model folder")
     info.set_defaults(run=_info)
     encode = commands.add_parser("encode", help="encode datasets into the cache and print a summary",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
     encode.add_argument("--split", dest="splits", action="append", choices=SPLITS,
                         help="split to encode (repeatable; default: all three)")
-    encode.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    encode.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model folder")
     encode.add_argument("--max-length", type=int, default=None,
                         help="tokens per segment (default: per task, 384 for QA, 128 otherwise)")
     encode.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -219,8 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train(commands) -> None:
-    from agents.train import ALGOS, BACKENDS
-
     train = commands.add_parser("train", help="train an agent, then compare it with the baselines",
                                 description="Train an agent on an env's train split, evaluating on validation "
                                             "every --eval-every steps; then score it and the random, heuristic "
@@ -235,7 +280,7 @@ def _add_train(commands) -> None:
     train.add_argument("--n-envs", type=int, default=16)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
-    train.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    train.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model folder")
     train.add_argument("--observation", default="compact", choices=("compact", "sequence", "tokens"))
     train.add_argument("--device", default="auto", help="cpu, cuda or auto")
     train.add_argument("--eval-every", type=int, default=None,
@@ -270,7 +315,7 @@ def _add_play(commands) -> None:
     play.add_argument("env", help="an env id: NER, NER-v0 or text_envs/NER-v0")
     play.add_argument("--dataset", default="embedded", help="'embedded', a hub id or a local path")
     play.add_argument("--split", default="train", choices=SPLITS)
-    play.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name or local model folder")
+    play.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model folder")
     play.add_argument("--seed", type=int, default=None, help="seed of the example sampler")
     play.add_argument("--episodes", type=int, default=1)
     play.add_argument("--index", type=int, default=None, help="play this example (then the next ones)")
@@ -286,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args)
+    except MissingExtra as err:  # an env-only install: which extra, and its pip command, in one line
+        print(f"text-envs {args.command}: error: {err}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError) as err:  # bad input: say what, not a traceback
         print(f"text-envs {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ mean episode return and the mean of any other per-episode metric the env reports
 
 Every episode counts, however it ends: one cut short (by the env's ``max_invalid_actions``
 or by an outside wrapper such as ``gymnasium.wrappers.TimeLimit``) is scored as what the
-agent produced so far, completed the way :func:`~text_envs.metrics.corpus_scores` defines,
+agent produced so far, completed the way the task's spec scores it (:meth:`TaskSpec.scores
+<text_envs.tasks.spec.TaskSpec.scores>`),
 and counted in ``truncated_episodes``.
 """
 
@@ -20,7 +21,6 @@ import gymnasium as gym
 import numpy as np
 
 from .envs.base import TextEnv
-from .metrics import corpus_scores
 from .records import canonical_split
 from .registration import resolve_env_id
 
@@ -90,7 +90,7 @@ def evaluate(env: str | gym.Env, policy: Any, *, split: str | None = None, episo
         truncated_episodes += truncated
         for key, value in metrics.items():
             extra.setdefault(key, []).append(value)
-    scores = corpus_scores(base.data, predictions)
+    scores = base.task_spec.scores(base.data, predictions)
     for key, values in extra.items():
         scores.setdefault(key, float(np.mean(values)))
     return {**scores, "mean_return": float(np.mean(returns)), "episodes": count,

@@ -94,7 +94,7 @@ class SummarizeActions(Actions):
     help = "type a sentence number to pick it, or STOP to end the summary"
 
     def __init__(self, env: TextEnv) -> None:
-        super().__init__(env, [str(i) for i in range(env.stop_action)] + ["STOP"])
+        super().__init__(env, env.task_spec.action_names)  # sentence numbers, then STOP
 
     def describe(self, mask: np.ndarray) -> str:
         items = [str(i) for i in np.flatnonzero(mask[:-1])] + (["STOP"] if mask[-1] else [])
@@ -113,18 +113,18 @@ class QaActions:
 
     def _tokens(self) -> list[str]:
         env = self.env
-        ids = np.asarray(env.encoded.input_ids[env._rows]).tolist()
+        ids = np.asarray(env.encoded.input_ids[env.token_rows]).tolist()
         return env.encoder.tokenizer.convert_ids_to_tokens(ids)
 
     def name(self, action: int) -> str:
         env = self.env
-        if 0 <= action < env._n:
+        if 0 <= action < env.num_tokens:
             return f"{action}:{self._tokens()[action]}"
         return str(action)
 
     def describe(self, mask: np.ndarray) -> str:
         tokens = self._tokens()
-        step = "start (step 1/2)" if self.env._start < 0 else "end (step 2/2)"
+        step = "start (step 1/2)" if self.env.chosen_start is None else "end (step 2/2)"
         return _wrap([f"{p}:{tokens[p]}" for p in np.flatnonzero(mask)], f"valid {step} positions: ")
 
     def _words(self) -> list[tuple[int, int, str]]:
@@ -145,11 +145,11 @@ class QaActions:
         target = text.strip().lower()
         if not target:
             raise Refused("type a position or some text of the context")
-        offsets = env._offsets
-        context = range(env._first, env._last + 1)
+        offsets = env.token_offsets
+        context = env.context_positions
         if " " in target:
             return self._span(target, offsets, context)
-        starting = env._start < 0
+        starting = env.chosen_start is None
         tokens = [t.removeprefix("##").lower() for t in self._tokens()]
         word_edges = {(start if starting else end) for start, end, word in self._words() if word.lower() == target}
         edge = 0 if starting else 1
@@ -167,7 +167,7 @@ class QaActions:
     def _span(self, target: str, offsets: np.ndarray, context: range) -> list[int]:
         """Start and end positions of a phrase of the context (step 1 only)."""
         env = self.env
-        if env._start >= 0:
+        if env.chosen_start is not None:
             raise Refused("the start is chosen: type one word or a position for the end")
         lowered = env.record.context.lower()
         spans = []
@@ -181,9 +181,9 @@ class QaActions:
             raise Refused(f"{target!r} occurs {len(spans)} times (positions {', '.join(str(s) for s, _ in spans)}); "
                           "type the start position, then the end")
         start, end = spans[0]
-        if end - start + 1 > env.max_answer_tokens:
+        if end - start + 1 > env.task_spec.max_answer_tokens:
             raise Refused(f"the span {start}..{end} has {end - start + 1} tokens, more than "
-                          f"max_answer_tokens={env.max_answer_tokens}")
+                          f"max_answer_tokens={env.task_spec.max_answer_tokens}")
         return [start, end]
 
 
@@ -198,22 +198,22 @@ class TokenActions:
         self.tokenizer = env.encoder.tokenizer
 
     def name(self, action: int) -> str:
-        if action == self.env.eos_id:
+        if action == self.env.task_spec.eos_id:
             return "EOS"
         return self.tokenizer.convert_ids_to_tokens(int(action))
 
     def _copy_ids(self) -> list[int]:
         """The copy vocabulary in the order of first occurrence in the document."""
-        return list(dict.fromkeys(int(i) for i in self.env._source_ids))
+        return list(dict.fromkeys(int(i) for i in self.env.source_ids))
 
     def describe(self, mask: np.ndarray) -> str:
-        items = [self.name(i) for i in self._copy_ids() if mask[i]] + (["EOS"] if mask[self.env.eos_id] else [])
+        items = [self.name(i) for i in self._copy_ids() if mask[i]] + (["EOS"] if mask[self.env.task_spec.eos_id] else [])
         return _wrap(items, "valid tokens: ")
 
     def parse(self, text: str, mask: np.ndarray) -> list[int]:
         text, _ = _unquote(text)
         if text.upper() in ("EOS", "<EOS>", self.tokenizer.sep_token):
-            return [self.env.eos_id]
+            return [self.env.task_spec.eos_id]
         if re.fullmatch(r"#\d+", text):
             return [int(text[1:])]
         copy = {self.name(i): i for i in self._copy_ids()}
@@ -229,29 +229,20 @@ class TokenActions:
         return list(pieces)
 
 
+#: how typed input becomes actions, for each ``actions_kind`` a task's spec may declare
+VOCABULARIES = {"sentences": SummarizeActions, "span": QaActions, "tokens": TokenActions}
+
+
 def action_vocabulary(env: TextEnv) -> Actions | QaActions | TokenActions:
-    """How typed input maps to actions in ``env`` (the unwrapped env)."""
-    kind = type(env).__name__
-    if kind == "NerEnv":
-        return Actions(env, env.tags)
-    if kind == "ClassifyEnv":
-        return Actions(env, env.labels)
-    if kind == "ClassifyReadingEnv":
-        return Actions(env, ["READ", *env.labels])
-    if kind == "SummarizeEnv":
-        return SummarizeActions(env)
-    if kind == "QaEnv":
-        return QaActions(env)
-    if kind == "SummarizeTokensEnv":
-        return TokenActions(env)
-    return Actions(env, [str(i) for i in range(env.action_space.n)])
+    """How typed input maps to actions in ``env`` (the unwrapped env): its spec's ``actions_kind``
+    picks the reader; ``"names"`` reads the spec's ``action_names`` (numbers where it has none)."""
+    spec = env.task_spec
+    if spec.actions_kind in VOCABULARIES:
+        return VOCABULARIES[spec.actions_kind](env)
+    return Actions(env, [spec.action_name(action) for action in range(env.action_space.n)])
 
 
 # -- the game ----------------------------------------------------------------------------------------
-
-def _hide_gold(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if not line.startswith(("gold:", "reference:")))
-
 
 def _format_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
@@ -269,7 +260,7 @@ def check_action(env: TextEnv, vocabulary, action: int, mask: np.ndarray) -> Non
     if not 0 <= action < len(mask):
         raise Refused(f"action {action} is outside the action space [0, {len(mask)})")
     if not mask[action]:
-        raise Refused(f"{vocabulary.name(action)} is not allowed here: {env._describe_invalid(action)}")
+        raise Refused(f"{vocabulary.name(action)} is not allowed here: {env.why_invalid(action)}")
 
 
 def expert_episode(env: gym.Env, index: int) -> dict[str, Any]:
@@ -332,8 +323,7 @@ def _play_episode(env: gym.Env, vocabulary, info: dict, input, output, show_gold
     while True:
         mask = info["action_mask"]
         if show:
-            picture = env.render()
-            output(picture if show_gold else _hide_gold(picture))
+            output(base.render_text(gold=show_gold))
             output(vocabulary.describe(mask))
         show = True
         try:

@@ -1,8 +1,9 @@
 """Gymnasium ids of the environments, all in the ``text_envs`` namespace.
 
 Ids are versioned: anything that changes observations, rewards or data splits gets a new
-version, so published numbers stay comparable. Registration is lazy (entry points are
-strings), so ``import text_envs`` stays light.
+version, so published numbers stay comparable. The ids are the tasks of
+:mod:`text_envs.tasks` (its registry is the one list); registration is lazy (entry points
+are strings), so ``import text_envs`` imports no env module, torch or transformers.
 """
 
 from __future__ import annotations
@@ -10,18 +11,6 @@ from __future__ import annotations
 import gymnasium as gym
 
 NAMESPACE = "text_envs"
-
-#: id (without namespace) -> (entry point, one-line description)
-ENVIRONMENTS: dict[str, tuple[str, str]] = {
-    "NER-v0": ("text_envs.envs.ner:NerEnv", "tag each word of a sentence with a BIO tag"),
-    "QA-v0": ("text_envs.envs.qa:QaEnv", "point at the answer's start token, then its end token"),
-    "Summarize-v0": ("text_envs.envs.summarize:SummarizeEnv", "pick document sentences one at a time, or STOP"),
-    "SummarizeTokens-v0": ("text_envs.envs.summarize_tokens:SummarizeTokensEnv",
-                           "write a summary token by token from a copy vocabulary"),
-    "Classify-v0": ("text_envs.envs.classify:ClassifyEnv", "label a text in one step"),
-    "ClassifyReading-v0": ("text_envs.envs.classify_reading:ClassifyReadingEnv",
-                           "read a text chunk by chunk, then label it; reading costs"),
-}
 
 
 def resolve_env_id(name: str) -> str:
@@ -33,7 +22,7 @@ def resolve_env_id(name: str) -> str:
 
 
 def register_all() -> None:
-    for name, (entry_point, _) in ENVIRONMENTS.items():
-        env_id = f"{NAMESPACE}/{name}"
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point)
+    from .tasks import BUILTIN, register
+
+    for spec in BUILTIN:
+        register(spec)

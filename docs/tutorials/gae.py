@@ -23,7 +23,7 @@ import text_envs  # noqa: F401  (registers the env ids)
 from agents import PPO
 from agents.rollout import compute_gae
 from text_envs.data import load
-from text_envs.encoders import Encoder
+from text_envs.encoders import DEFAULT_ENCODER, Encoder
 from text_envs.records import TaskDataset
 
 ENV_ID = "text_envs/NER-v0"
@@ -53,7 +53,7 @@ def play_episode(model: PPO, env: gym.Env, index: int, generator: torch.Generato
         word, gold = base.record.tokens[t], base.record.tags[t]
         observation, reward, terminated, truncated, info = env.step(action)
         done = terminated or truncated
-        steps.append({"word": word, "action": base.tags[action], "gold": gold, "reward": float(reward),
+        steps.append({"word": word, "action": base.task_spec.tags[action], "gold": gold, "reward": float(reward),
                       "value": float(value[0]), "done": done})
     return steps, info
 
@@ -110,7 +110,7 @@ def table(header: list[str], rows: list[list], formats: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name ('tiny' for a quick run)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name ('tiny' for a quick run)")
     parser.add_argument("--timesteps", type=int, default=30_000, help="PPO env steps before the episode (0: none)")
     parser.add_argument("--gamma", type=float, default=0.9)
     parser.add_argument("--gae-lambda", type=float, default=0.9)

@@ -25,7 +25,7 @@ import text_envs
 from agents import A2C, PPO
 from agents.train import RunConfig
 from text_envs.data import load
-from text_envs.encoders import Encoder
+from text_envs.encoders import DEFAULT_ENCODER, Encoder
 from text_envs.records import TaskDataset
 
 ENVS = {"NER": ("ner", "entity_f1"), "Classify": ("classification", "accuracy")}
@@ -96,7 +96,7 @@ def plot(curves: list[dict], path: str, title: str) -> None:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default="NER", choices=sorted(ENVS))
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="encoder name ('tiny' for a quick run)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name ('tiny' for a quick run)")
     parser.add_argument("--timesteps", type=int, default=100_000, help="env steps per algorithm")
     parser.add_argument("--eval-every", type=int, default=10_000, help="env steps between validation scores")
     parser.add_argument("--eval-episodes", type=int, default=200, help="validation examples per score")

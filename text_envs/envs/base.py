@@ -1,8 +1,8 @@
-"""What every text environment shares: data, cache, episodes, masks, invalid actions, render.
+"""What every text environment shares: episodes, masks, invalid actions, render.
 
-A concrete env sets ``task`` and implements five hooks:
+A concrete env sets ``spec_class`` (its task's :class:`~text_envs.tasks.spec.TaskSpec`),
+reads the spec's tables (``self.task_spec``) and implements the hooks:
 
-* ``_setup()``: build the observation and action spaces (called once, after the cache);
 * ``_begin(index)``: start an episode on example ``index``;
 * ``_act(action) -> (reward, done)``: apply a valid action;
 * ``_observation()`` and ``_mask()``: the current observation and valid-action mask, as
@@ -10,18 +10,22 @@ A concrete env sets ``task`` and implements five hooks:
   when the env is made with ``mask_in_observation=True`` (see :func:`with_mask`);
 * ``_result() -> (prediction, metrics)``: what the agent produced and its task metric,
   put in ``info`` at the end of the episode (``info["prediction"]``, ``info["metrics"]``);
-* ``_render_text()``: the ``ansi`` picture of the episode so far;
+* ``_render_text(gold)``: the ``ansi`` picture of the episode so far, with or without
+  the gold answer (``text-envs play`` hides it);
+* ``why_invalid(action)``: why the mask rules ``action`` out now, in words;
 * ``expert_action()``: what an oracle that reads the gold answer does now (the teacher of
   the supervised baseline, and the proof in tests that the maximum reward is reachable).
+
+The spaces are the spec's. The spec is built from the split once, at construction
+(:meth:`TaskSpec.load <text_envs.tasks.spec.TaskSpec.load>`: the data, encoded through
+the cache, a lookup when it is cached); nothing here runs the encoder after that, and
+every step reads arrays.
 
 Actions. ``step`` accepts every element of ``action_space`` (Gymnasium's contract): a
 masked one gets a valid outcome under the default rule ``invalid_action="penalty"``, or
 raises under the opt-in strict rule ``"error"``. A value outside the space (-1, ``n``,
 2.5, inf, nan, a string) is a caller's bug and raises :class:`InvalidActionError` under
 every rule, as Gymnasium's own envs assert.
-
-Nothing here runs the encoder after construction: ``__init__`` encodes the split through
-the cache (a lookup when it is cached), and every step reads arrays.
 
 Every array ``reset``, ``step`` and ``action_masks`` hand out is the caller's own: an agent
 may edit it in place without changing what this env or another env over the same split
@@ -35,29 +39,49 @@ writable array the env keeps and changes (chosen tags, picks): it returns a copy
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from .. import cache as cache_module
-from ..data import load
+from ..cache import DEFAULT_CACHE_DIR
+from ..checks import one_of, positive_int
 from ..encoders import DEFAULT_ENCODER, Encoder
 from ..records import TaskDataset
+from ..tasks.spec import TaskSpec
 
-OBSERVATION_MODES = ("compact", "sequence", "tokens")
 INVALID_ACTION_RULES = ("penalty", "error")
 #: the key of the action mask in observations of envs made with ``mask_in_observation=True``
 MASK_KEY = "action_mask"
 #: the key of a compact (``Box``) observation inside such a ``Dict`` observation
 WRAPPED_KEY = "observations"
-_DEFAULT = "default"
 
 
 class InvalidActionError(ValueError):
     """A value outside the action space, under every rule (a caller's bug); or a masked
     action, with ``invalid_action="error"``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvOptions:
+    """How an env serves its agent, whatever the task: the example order and the rules for
+    masked actions and masks (see :class:`TextEnv` for each). The Gymnasium env and its torch
+    vector twin take the same options, so they play by the same rules."""
+
+    sequential: bool = False
+    invalid_action: str = "penalty"
+    invalid_action_penalty: float = -1.0
+    max_invalid_actions: int = 10
+    mask_in_observation: bool = False
+
+    def __post_init__(self) -> None:
+        one_of("invalid_action rule", self.invalid_action, INVALID_ACTION_RULES)
+        positive_int("max_invalid_actions", self.max_invalid_actions)
+        object.__setattr__(self, "invalid_action_penalty", float(self.invalid_action_penalty))
+        object.__setattr__(self, "sequential", bool(self.sequential))
+        object.__setattr__(self, "mask_in_observation", bool(self.mask_in_observation))
 
 
 def with_mask_space(space: gym.Space, n_actions: int) -> gym.spaces.Dict:
@@ -95,9 +119,16 @@ def owned(value):
 
 
 def text_image(text: str) -> np.ndarray:
-    """``text`` drawn in a monospace font, as an RGB ``uint8`` array [height, width, 3]."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """``text`` drawn in a monospace font, as an RGB ``uint8`` array [height, width, 3]
+    (``render_mode="rgb_array"``). It needs matplotlib, which an env-only install leaves out."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError as err:
+        if (err.name or "").partition(".")[0] != "matplotlib":
+            raise
+        raise ModuleNotFoundError('render_mode="rgb_array" needs matplotlib: pip install matplotlib (or the agents '
+                                  'extra: pip install "text-envs[agents]")', name="matplotlib") from None
 
     figure = Figure(dpi=100)
     canvas = FigureCanvasAgg(figure)
@@ -115,13 +146,13 @@ class TextEnv(gym.Env):
     Args:
         dataset: ``"embedded"`` (default), a hub id, a local path (a ``save_to_disk`` folder
             too), a ``datasets.Dataset`` or ``DatasetDict``, or a ready
-            :class:`~text_envs.records.TaskDataset` of this env's task.
+            :class:`~text_envs.records.TaskDataset` of this env's record kind.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         encoder: an :class:`~text_envs.encoders.Encoder` or a name/path for one.
         max_length: encoder tokens per segment (default: the task layout's).
         cache_dir: where encodings are cached on disk (``"default"``: see
             :func:`text_envs.cache.default_cache_dir`; None: in memory only).
-        observation: ``"compact"``, ``"sequence"`` or ``"tokens"``.
+        observation: ``"compact"``, ``"sequence"`` or ``"tokens"`` (the modes the task has).
         dtype: float dtype of observation states, ``np.float32`` (default) or ``np.float16``.
         sequential: walk the split in order, example 0, 1, ... (wrapping after the last),
             instead of sampling examples; for evaluation.
@@ -147,58 +178,88 @@ class TextEnv(gym.Env):
             progress bar (rate, time left) on stderr while it is. None (default): when stderr
             is a terminal or a notebook (:func:`text_envs.cache.watched`); True or False:
             always or never.
+        options: the task's own options (``reward=``, ``max_words=``, ...): see its spec.
+
+    :meth:`from_spec` makes one from a spec already built (several envs over one split).
     """
 
-    task: ClassVar[str]
+    spec_class: ClassVar[type[TaskSpec]]
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
 
     def __init__(self, dataset: str | os.PathLike | TaskDataset = "embedded", split: str = "train", *,
                  encoder: Encoder | str = DEFAULT_ENCODER, max_length: int | None = None,
-                 cache_dir: str | os.PathLike | None = _DEFAULT, observation: str = "compact",
+                 cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR, observation: str = "compact",
                  dtype: type = np.float32, sequential: bool = False, invalid_action: str = "penalty",
                  invalid_action_penalty: float = -1.0, max_invalid_actions: int = 10,
                  mask_in_observation: bool = False, render_mode: str | None = None,
-                 layout: str | None = None, progress: bool | None = None) -> None:
-        if observation not in OBSERVATION_MODES:
-            raise ValueError(f"unknown observation mode {observation!r}; expected one of {OBSERVATION_MODES}")
-        if invalid_action not in INVALID_ACTION_RULES:
-            raise ValueError(f"unknown invalid_action rule {invalid_action!r}; expected one of "
-                             f"{INVALID_ACTION_RULES}")
-        if np.dtype(dtype) not in (np.float32, np.float16):
-            raise ValueError(f"dtype must be np.float32 or np.float16, got {dtype!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; expected one of {self.metadata['render_modes']}")
-        if isinstance(dataset, TaskDataset):
-            if dataset.task != self.task:
-                raise ValueError(f"{type(self).__name__} needs a {self.task!r} dataset, got a {dataset.task!r} one")
-            self.data = dataset
-        else:
-            self.data = load(self.task, dataset, split)
-        if cache_dir == _DEFAULT:
-            cache_dir = cache_module.default_cache_dir()
-        self.encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
-        self.encoded = cache_module.encode(self.data, self.encoder, cache_dir=cache_dir, max_length=max_length,
-                                           layout=layout, progress=progress)
-        self.observation_mode = observation
-        self.dtype = np.dtype(dtype)
-        self.sequential = sequential
-        self.invalid_action = invalid_action
-        self.invalid_action_penalty = float(invalid_action_penalty)
-        self.max_invalid_actions = max_invalid_actions
-        self.mask_in_observation = bool(mask_in_observation)
+                 progress: bool | None = None, **options) -> None:
+        env_options = EnvOptions(sequential=sequential, invalid_action=invalid_action,
+                                 invalid_action_penalty=invalid_action_penalty,
+                                 max_invalid_actions=max_invalid_actions, mask_in_observation=mask_in_observation)
+        self._check_render_mode(render_mode)
+        task_spec = self.spec_class.load(dataset, split, encoder=encoder, max_length=max_length,
+                                         cache_dir=cache_dir, progress=progress, observation=observation,
+                                         dtype=dtype, **options)
+        self._start(task_spec, env_options, render_mode)
+
+    @classmethod
+    def from_spec(cls, task_spec: TaskSpec, options: EnvOptions = EnvOptions(),
+                  render_mode: str | None = None) -> TextEnv:
+        """An env over a spec already built (its split, encoding and tables shared)."""
+        if not isinstance(task_spec, cls.spec_class):
+            raise TypeError(f"{cls.__name__} plays {cls.spec_class.__name__}, got {type(task_spec).__name__}")
+        cls._check_render_mode(render_mode)
+        env = cls.__new__(cls)
+        env._start(task_spec, options, render_mode)
+        return env
+
+    @classmethod
+    def _check_render_mode(cls, render_mode: str | None) -> None:
+        if render_mode is not None and render_mode not in cls.metadata["render_modes"]:
+            raise ValueError(f"unknown render_mode {render_mode!r}; expected one of {cls.metadata['render_modes']}")
+
+    def _start(self, task_spec: TaskSpec, options: EnvOptions, render_mode: str | None) -> None:
+        self.task_spec = task_spec
+        self.options = options
         self.render_mode = render_mode
         self.index = -1
         self._next_sequential = 0
         self._invalid_count = 0
         self._done = True
-        self._setup()
-        if self.mask_in_observation:
+        self.action_space = task_spec.action_space
+        self.observation_space = task_spec.observation_space
+        if options.mask_in_observation:
             self.observation_space = with_mask_space(self.observation_space, self.action_space.n)
+        self._setup()
+
+    # -- what the spec holds, by its usual names ------------------------------------------------
+
+    @property
+    def data(self) -> TaskDataset:
+        """The split's records."""
+        return self.task_spec.data
+
+    @property
+    def encoded(self):
+        """The split's :class:`~text_envs.cache.EncodedSplit`."""
+        return self.task_spec.encoded
+
+    @property
+    def encoder(self) -> Encoder:
+        return self.task_spec.encoder
+
+    @property
+    def observation_mode(self) -> str:
+        return self.task_spec.observation
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.task_spec.dtype
 
     # -- hooks ------------------------------------------------------------------------------
 
     def _setup(self) -> None:
-        raise NotImplementedError
+        """Per-env preparation after the spaces are set (none by default)."""
 
     def _begin(self, index: int) -> None:
         raise NotImplementedError
@@ -215,8 +276,12 @@ class TextEnv(gym.Env):
     def _result(self) -> tuple[Any, dict[str, float]]:
         raise NotImplementedError
 
-    def _render_text(self) -> str:
+    def _render_text(self, gold: bool) -> str:
         raise NotImplementedError
+
+    def why_invalid(self, action: int) -> str:
+        """Why the mask rules out ``action`` now, in words (for error messages and ``play``)."""
+        return "see the env's documentation of its mask"
 
     def expert_action(self) -> int:
         """The action an oracle that knows the gold answer takes in the current state."""
@@ -244,7 +309,7 @@ class TextEnv(gym.Env):
             index = options["index"]
             if not isinstance(index, (int, np.integer)) or not 0 <= index < self.num_examples:
                 raise ValueError(f"options['index'] must be an integer in [0, {self.num_examples}), got {index!r}")
-        elif self.sequential:
+        elif self.options.sequential:
             index, self._next_sequential = self._next_sequential, (self._next_sequential + 1) % self.num_examples
         else:
             index = int(self.np_random.integers(self.num_examples))
@@ -261,12 +326,12 @@ class TextEnv(gym.Env):
         action = self._check_action(action)
         if action is None:  # invalid, and the rule is "penalty"
             self._invalid_count += 1
-            truncated = self._invalid_count >= self.max_invalid_actions
+            truncated = self._invalid_count >= self.options.max_invalid_actions
             self._done = truncated
             info = {"invalid_action": True, "action_mask": self.action_masks()}
             if truncated:
                 info.update(self._final_info())
-            return self._observe(info["action_mask"]), self.invalid_action_penalty, False, truncated, info
+            return self._observe(info["action_mask"]), self.options.invalid_action_penalty, False, truncated, info
         reward, done = self._act(action)
         self._done = done
         info = {"action_mask": self.action_masks()}
@@ -291,7 +356,7 @@ class TextEnv(gym.Env):
         ``mask`` (the one ``info`` carries) added when the env was made with
         ``mask_in_observation=True``."""
         observation = owned(self._observation())
-        if self.mask_in_observation:
+        if self.options.mask_in_observation:
             observation = with_mask(observation, mask.astype(np.int8))
         return observation
 
@@ -304,10 +369,10 @@ class TextEnv(gym.Env):
         number = self._in_space(action)
         if self._mask()[number]:
             return number
-        if self.invalid_action == "penalty":
+        if self.options.invalid_action == "penalty":
             return None
         raise InvalidActionError(f"invalid action {number!r} in {type(self).__name__}: masked out here "
-                                 f"({self._describe_invalid(number)}); valid actions are info['action_mask'] / "
+                                 f"({self.why_invalid(number)}); valid actions are info['action_mask'] / "
                                  f"env.action_masks(), or leave invalid_action at its default 'penalty'")
 
     def _in_space(self, action) -> int:
@@ -332,8 +397,12 @@ class TextEnv(gym.Env):
                                  f"[0, {n}) ({space}); this raises under every invalid_action rule, which covers "
                                  f"masked actions only")
 
-    def _describe_invalid(self, action: int) -> str:
-        return "see the env's documentation of its mask"
+    def render_text(self, gold: bool = True) -> str:
+        """The episode so far as text (what the ``ansi`` mode renders); ``gold=False`` leaves
+        out the gold answer, for a human who plays the env."""
+        if self.index < 0:
+            return f"{type(self).__name__}: no episode yet; call reset()"
+        return self._render_text(gold)
 
     def action_masks(self) -> np.ndarray:
         """The valid actions now, as a bool array of the caller's own (the method sb3-contrib's
@@ -344,25 +413,10 @@ class TextEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
             return None
-        if self.index < 0:
-            text = f"{type(self).__name__}: no episode yet; call reset()"
-        else:
-            text = self._render_text()
+        text = self.render_text()
         if self.render_mode == "human":
             print(text)
             return None
         if self.render_mode == "rgb_array":
             return text_image(text)
         return text
-
-    # -- helpers for subclasses ---------------------------------------------------------------
-
-    def _states(self, rows) -> np.ndarray:
-        """Cached float16 states (token rows) as the observation dtype: a read-only view of the
-        cache where no conversion or gather is needed, so copy it into an array of the env's."""
-        return np.asarray(self.encoded.states[rows], dtype=self.dtype)
-
-    def _state_box(self, shape: tuple[int, ...]) -> gym.spaces.Box:
-        """A Box for encoder states: they are stored as float16, so float16's range bounds them."""
-        limit = float(np.finfo(np.float16).max)
-        return gym.spaces.Box(low=-limit, high=limit, shape=shape, dtype=self.dtype)

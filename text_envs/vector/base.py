@@ -2,10 +2,11 @@
 
 A :class:`TorchVectorEnv` runs ``num_envs`` episodes of one text env as tensors on one
 device, so an on-device trainer steps them without a Python loop over envs and without
-copying observations between host and device. It takes its data from one Gymnasium env
-instance (``self.env``, made by :func:`make_torch_vec_env`): the cached encoder states and
-the tables the env built are moved to the device once, at construction; nothing is encoded
-again. A concrete env sets ``env_class`` and implements the hooks:
+copying observations between host and device. It is built from the task's spec over an
+encoded split (``self.task_spec``, see :mod:`text_envs.tasks.spec`), as the Gymnasium env
+is: the cached encoder states and the spec's tables are moved to the device once, at
+construction; nothing is encoded again. A concrete env sets ``spec_class`` and implements
+the hooks:
 
 * ``_setup()``: move the per-example tables it needs to the device and make its state;
 * ``_begin(starting)``: start a new episode, on example ``self.index``, in the sub-envs
@@ -45,7 +46,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ..envs.base import InvalidActionError, TextEnv, with_mask
+from ..envs.base import EnvOptions, InvalidActionError, with_mask, with_mask_space
+from ..checks import positive_int
+from ..tasks.spec import TaskSpec
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -74,6 +77,33 @@ def padded_gather(table: torch.Tensor, starts: torch.Tensor, lengths: torch.Tens
     return values.masked_fill_(~present.reshape(*present.shape, *([1] * (values.dim() - present.dim()))), fill)
 
 
+class TokenRows:
+    """A mixin: segments' token ids (and states) read as padded rows from the cache's flat arrays."""
+
+    def _setup_tokens(self, states: bool) -> None:
+        encoded = self.task_spec.encoded
+        token_starts = np.asarray(encoded.token_starts)
+        self._token_start = self.tensor(token_starts[:-1])
+        self._token_count = self.tensor(np.diff(token_starts))
+        self._input_ids = self.tensor(encoded.input_ids, torch.int64)
+        if states:
+            self._token_states = self.tensor(encoded.states)
+
+    def _rows(self, segments: torch.Tensor, present: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Token ids, attention mask and (if kept) states of ``segments`` (any shape), padded to
+        ``max_length``; all zero where ``present`` is False."""
+        length = self.task_spec.encoded.max_length
+        segments = segments.clamp(max=len(self._token_count) - 1)  # rows past the split are not present
+        counts = self._token_count[segments]
+        if present is not None:
+            counts = torch.where(present, counts, 0)
+        rows = {"input_ids": padded_gather(self._input_ids, self._token_start[segments], counts, length),
+                "attention_mask": (torch.arange(length, device=self.device) < counts[..., None]).long()}
+        if hasattr(self, "_token_states"):
+            rows["states"] = padded_gather(self._token_states, self._token_start[segments], counts, length)
+        return rows
+
+
 BASE_STATE = ("index", "_returns", "_lengths", "_invalid_count")
 
 
@@ -92,32 +122,31 @@ class TorchVectorEnv:
 
     Episodes are sampled from the split with a ``torch.Generator`` on the device, seeded by
     ``seed`` (here or in ``reset``), so a seed replays the same episodes on one device. With
-    ``sequential=True`` (an argument of the env) the sub-envs walk the split together in
+    ``sequential=True`` (one of the :class:`~text_envs.envs.base.EnvOptions`) the sub-envs walk the split together in
     order: ``reset`` gives sub-env ``i`` example ``i``, and each episode that ends takes the
     next example not yet started (wrapping after the last).
     """
 
-    env_class: ClassVar[type[TextEnv]]
+    spec_class: ClassVar[type[TaskSpec]]
     #: the names of the tensors of the episodes in flight, besides :data:`BASE_STATE` (see the module doc)
     state: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, env: TextEnv, num_envs: int, *, device: str | torch.device = "auto",
-                 seed: int | None = None) -> None:
-        if not isinstance(env, self.env_class):
-            raise TypeError(f"{type(self).__name__} vectorises {self.env_class.__name__}, got {type(env).__name__}")
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        if env.render_mode is not None:
-            raise ValueError(f"{type(self).__name__} does not render; make the env with render_mode=None "
-                             f"(got {env.render_mode!r})")
-        self.env = env
+    def __init__(self, task_spec: TaskSpec, num_envs: int, *, options: EnvOptions = EnvOptions(),
+                 device: str | torch.device = "auto", seed: int | None = None) -> None:
+        if not isinstance(task_spec, self.spec_class):
+            raise TypeError(f"{type(self).__name__} plays {self.spec_class.__name__}, got {type(task_spec).__name__}")
+        positive_int("num_envs", num_envs)
+        self.task_spec = task_spec
+        self.options = options
         self.num_envs = int(num_envs)
         self.device = resolve_device(device)
-        self.single_observation_space: gym.Space = env.observation_space
-        self.single_action_space: gym.spaces.Discrete = env.action_space
-        self.num_actions = int(env.action_space.n)
-        self.num_examples = env.num_examples
-        self.dtype = torch.float16 if env.dtype == np.float16 else torch.float32
+        self.single_action_space: gym.spaces.Discrete = task_spec.action_space
+        self.single_observation_space: gym.Space = task_spec.observation_space
+        if options.mask_in_observation:
+            self.single_observation_space = with_mask_space(self.single_observation_space, self.single_action_space.n)
+        self.num_actions = int(self.single_action_space.n)
+        self.num_examples = task_spec.num_examples
+        self.dtype = torch.float16 if task_spec.dtype == np.float16 else torch.float32
         self._generator = torch.Generator(device=self.device)
         self._seed(seed)
         zeros = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
@@ -126,12 +155,12 @@ class TorchVectorEnv:
         self._returns = zeros.double()
         self._lengths = zeros
         self._invalid_count = zeros
-        self._penalty = torch.tensor(env.invalid_action_penalty, dtype=torch.float64, device=self.device)
+        self._penalty = torch.tensor(options.invalid_action_penalty, dtype=torch.float64, device=self.device)
         self._started = False
         self._setup()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({type(self.env).__name__}, num_envs={self.num_envs}, device={self.device})"
+        return f"{type(self).__name__}({self.task_spec.env_id()}, num_envs={self.num_envs}, device={self.device})"
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -180,13 +209,13 @@ class TorchVectorEnv:
             raise RuntimeError("step() called before reset()")
         actions = self._as_actions(actions)
         valid = self._valid(actions)
-        if self.env.invalid_action == "error" and not bool(valid.all()):
+        if self.options.invalid_action == "error" and not bool(valid.all()):
             self._raise_invalid(actions, valid, "masked out here (invalid_action='error'; the default "
                                 "'penalty' gives it a penalty instead)")
         reward, terminated = self._act(torch.where(valid, actions, 0), valid)
         terminated = terminated & valid
         self._invalid_count = self._invalid_count + ~valid
-        truncated = ~valid & (self._invalid_count >= self.env.max_invalid_actions)
+        truncated = ~valid & (self._invalid_count >= self.options.max_invalid_actions)
         reward = torch.where(valid, reward, self._penalty)
         self._returns = self._returns + reward
         self._lengths = self._lengths + 1
@@ -200,7 +229,7 @@ class TorchVectorEnv:
         return self._observe(), reward.float(), terminated, truncated, info
 
     def close(self) -> None:
-        self.env.close()
+        """Nothing to release (the tensors go with the object); for Gymnasium's vector API."""
 
     # -- checkpoints ------------------------------------------------------------------------
 
@@ -253,7 +282,7 @@ class TorchVectorEnv:
         """The observation of the current state, with ``self.action_mask`` (the mask of that
         state) added as the env adds it when made with ``mask_in_observation=True``."""
         observation = self._observation()
-        if self.env.mask_in_observation:
+        if self.options.mask_in_observation:
             observation = with_mask(observation, self.action_mask.to(torch.int8))
         return observation
 
@@ -265,7 +294,7 @@ class TorchVectorEnv:
 
     def _start_episodes(self, starting: torch.Tensor) -> None:
         """Pick the next example for the sub-envs in ``starting`` and begin their episodes."""
-        if self.env.sequential:
+        if self.options.sequential:
             order = torch.cumsum(starting.long(), 0) - 1
             examples = (self._next_example + order) % self.num_examples
             self._next_example = (self._next_example + starting.sum()) % self.num_examples

@@ -1,0 +1,1 @@
+"""classify_reading task: spec, Gymnasium env, torch vector env."""

@@ -1,0 +1,1 @@
+"""ner task: spec, Gymnasium env, torch vector env."""

@@ -1,0 +1,1 @@
+"""qa task: spec, Gymnasium env, torch vector env."""
