@@ -19,15 +19,15 @@ head              logits
                   id's slot (the max over the positions holding it) and EOS has its own logit
 ================  ==========================================================================
 
-Episode state is embedded generically from the space's bounds: the schema's
+The trunk reads only the items (``text_keys``); the episode's state is the step head's
+(see :mod:`agents.policies`), embedded generically from the space's bounds: the schema's
 ``item_fields`` (a value per item: NER tags, QA context flags, Summarize picked flags) and
-``marker_fields`` (a position: NER cursor, QA chosen start) are added to the items;
-``global_fields`` (a counter: QA step, sentences picked, chunks revealed, tokens written) go
-into a summary token that the trunk prepends to the items. The heads read the items' masked
-mean and a focus: the item at the schema's ``focus`` marker (NER's cursor), else the
-summary token. The copy family adds the bag and the last of the ids written so far (its
-``generated`` key) to the summary, and in tokens mode flags the source positions already
-copied.
+``marker_fields`` (a position: NER cursor, QA chosen start) are added to the trunk's items;
+``global_fields`` (a counter: QA step, sentences picked, chunks revealed, tokens written)
+to its summary. The head's query is that summary plus the item at the schema's ``focus``
+marker (NER's cursor), if it names one. The copy family adds the bag and the last of the
+ids written so far (its ``generated`` key) to the summary, and in tokens mode flags the
+source positions already copied.
 
 A task of your own gets a transformer policy by declaring its schemas in its spec and
 registering it (:func:`text_envs.tasks.register`); nothing here changes.
@@ -99,8 +99,12 @@ class Family(nn.Module):
         self.schema = schema
         self.tokens_mode = schema.items != "states"  # token ids: the policy runs its own encoder over them
         self.n_actions = n_actions
-        self.n_items = int(space["word_starts" if self.tokens_mode and schema.tokens_layout == "words"
-                                 else schema.items].shape[0])
+        words = self.tokens_mode and schema.tokens_layout == "words"
+        self.n_items = int(space["word_starts" if words else schema.items].shape[0])
+        #: the keys :meth:`items` reads: the text, the same at every step of an episode
+        self.text_keys = frozenset({schema.items, schema.item_mask, *(["word_starts"] if words else []),
+                                    *(["token_type_ids"] if self.tokens_mode and "token_type_ids" in space.spaces
+                                      else [])})
         self._check_actions(space, n_actions)
         # a value v of a field with bounds [low, high] is row v - low of its embedding
         self._low = {key: _box_range(space, key)[0] for key in schema.item_fields + schema.global_fields}
@@ -162,18 +166,18 @@ class Family(nn.Module):
     # -- heads --------------------------------------------------------------------------------
 
     def focus(self, items: torch.Tensor, summary: torch.Tensor, obs: dict) -> torch.Tensor:
-        """The state [B, d] that heads and critic read next to the items' masked mean: the item
-        at the schema's ``focus`` marker (clamped into range: at the end of an NER sentence the
-        cursor is past the last word), else the output of the summary token (which carries the
-        global episode state)."""
+        """The head's query [B, d]: the summary (the text's summary token with the episode's
+        counters), plus the item at the schema's ``focus`` marker where it names one (clamped
+        into range: at the end of an NER sentence the cursor is past the last word)."""
         if self.schema.focus is None:
             return summary
         position = obs[self.schema.focus].long().reshape(-1).clamp(0, items.shape[1] - 1)
-        return items[torch.arange(items.shape[0], device=items.device), position]
+        return summary + items[torch.arange(items.shape[0], device=items.device), position]
 
     def logits(self, items: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, obs: dict) -> torch.Tensor:
-        """Action logits [B, n_actions] from the trunk's item states [B, n, d], their mask
-        and the pooled state [B, 2d] (masked mean and :meth:`focus`)."""
+        """Action logits [B, n_actions] from the item states [B, n, d] (the trunk's, with the
+        episode's state added), their mask and the pooled state [B, 2d] (the query and what it
+        read)."""
         raise NotImplementedError
 
 
@@ -190,24 +194,27 @@ class LabelFamily(Family):
 
 
 class PointerFamily(Family):
-    """One score per item (a shared Linear); items that do not exist get :data:`MASKED_LOGIT`."""
+    """One score per item (a shared Linear over the item, steered by the pooled state: a
+    pointer's choice depends on the episode); items that do not exist get :data:`MASKED_LOGIT`."""
 
     def __init__(self, space: gym.spaces.Dict, n_actions: int, d_model: int, schema: PolicySchema,
                  eos_id: int | None = None) -> None:
         super().__init__(space, n_actions, d_model, schema, eos_id)
+        self.steer = nn.Linear(2 * d_model, d_model)
         self.pointer = nn.Linear(d_model, 1)
 
     def _check_actions(self, space, n_actions):
         if n_actions != self.n_items:
             raise ValueError(f"a pointer over {self.n_items} items needs {self.n_items} actions, got {n_actions}")
 
-    def scores(self, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def scores(self, items: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
         """[B, n_items]: the trunk may have cut the items to the longest in the batch; pad back."""
-        scores = self.pointer(items).squeeze(-1).float().masked_fill(~mask, MASKED_LOGIT)
+        scores = self.pointer(items + self.steer(pooled).unsqueeze(1)).squeeze(-1).float()
+        scores = scores.masked_fill(~mask, MASKED_LOGIT)
         return nn.functional.pad(scores, (0, self.n_items - scores.shape[1]), value=MASKED_LOGIT)
 
     def logits(self, items, mask, pooled, obs):
-        return self.scores(items, mask)
+        return self.scores(items, mask, pooled)
 
 
 class PointerStopFamily(PointerFamily):
@@ -224,7 +231,7 @@ class PointerStopFamily(PointerFamily):
                              f"got {n_actions}")
 
     def logits(self, items, mask, pooled, obs):
-        return torch.cat([self.scores(items, mask), self.stop(pooled).float()], dim=1)
+        return torch.cat([self.scores(items, mask, pooled), self.stop(pooled).float()], dim=1)
 
 
 class CopyFamily(PointerFamily):
@@ -274,7 +281,7 @@ class CopyFamily(PointerFamily):
         if not self.tokens_mode:
             return self.vocabulary(pooled).float()
         # EOS (never a source token: special tokens are dropped) is scattered as one more position
-        scores = torch.cat([self.scores(items, mask), self.eos(pooled).float()], dim=1)  # missing: MASKED_LOGIT
+        scores = torch.cat([self.scores(items, mask, pooled), self.eos(pooled).float()], dim=1)  # missing: MASKED_LOGIT
         ids = obs[self.schema.items].long()
         ids = torch.cat([ids, ids.new_full((len(ids), 1), self.eos_id)], dim=1)
         logits = scores.new_full((len(scores), self.n_actions), MASKED_LOGIT)

@@ -91,6 +91,32 @@ def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
     return float("nan") if variance.item() == 0 else (1 - (returns - values).var() / variance).item()
 
 
+class _TextReader:
+    """The texts the envs of a rollout read now, as the policy's trunk read them (``text``):
+    every env's at the start, then, after each step, those of the envs whose text changed (a
+    new episode, or a text that grew: the schema's item mask changed). Each new text also
+    goes into the rollout buffer, once."""
+
+    def __init__(self, policy: ActorCritic, buffer: RolloutBuffer, observations: dict, autocast) -> None:
+        self.policy, self.buffer, self.autocast = policy, buffer, autocast
+        self.mask_key = policy.family.schema.item_mask
+        every = torch.arange(buffer.n_envs, device=buffer.device)
+        with autocast():
+            self.text = policy.text(observations)
+        buffer.open_texts(every, observations)
+
+    def update(self, before: dict, after: dict, dones: torch.Tensor) -> None:
+        """Read the texts that changed from ``before`` to ``after`` (the observations around a step)."""
+        changed = dones | (after[self.mask_key] != before[self.mask_key]).flatten(1).any(1)
+        if not changed.any():
+            return
+        rows = changed.nonzero().squeeze(1)
+        with self.autocast():
+            new = self.policy.text({key: after[key][rows] for key in self.policy.text_keys})
+        self.text = self.text.replace(rows, new)
+        self.buffer.open_texts(rows, after)
+
+
 class OnPolicyAlgorithm:
     """Base of :class:`~agents.ppo.PPO` and :class:`~agents.a2c.A2C` (see the module docstring).
 
@@ -213,7 +239,14 @@ class OnPolicyAlgorithm:
 
     def _new_buffer(self) -> RolloutBuffer:
         return RolloutBuffer(self.n_steps, self.n_envs, self.observation_space, int(self.action_space.n), self.device,
-                             store_masks=self.use_masks)
+                             store_masks=self.use_masks,
+                             text_keys=self.policy.text_keys if self._reads_text else frozenset())
+
+    @property
+    def _reads_text(self) -> bool:
+        """Whether the policy reads each text once (an :class:`ActorCritic` over ``Dict``
+        observations); any other policy module is called on whole observations."""
+        return bool(getattr(self.policy, "reads_text", False))
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp)
@@ -228,30 +261,36 @@ class OnPolicyAlgorithm:
 
     @torch.no_grad()
     def _collect_rollout(self) -> dict[str, float]:
-        """Fill the buffer with ``n_steps`` steps of every env and compute GAE; episode statistics back."""
+        """Fill the buffer with ``n_steps`` steps of every env and compute GAE; episode statistics back.
+
+        A read-once policy (:attr:`~agents.policies.ActorCritic.reads_text`) reads each env's
+        text once: its trunk runs on every env at the start of the rollout (the weights have
+        changed since the last one) and then only on the envs whose text changed, where an
+        episode started or its text grew; every step runs the head alone."""
         self.policy.eval()
         if self._last_obs is None:
             self._last_obs, info = self.env.reset(seed=None if self._env_seeded else self.seed)
             self._last_masks, self._env_seeded = info["action_mask"], True
         buffer = self.rollout_buffer = self.rollout_buffer or self._new_buffer()
         buffer.reset()
+        reader = _TextReader(self.policy, buffer, self._last_obs, self._autocast) if self._reads_text else None
         episode_returns = torch.zeros(self.n_steps, self.n_envs, device=self.device)
         episode_lengths = torch.zeros(self.n_steps, self.n_envs, dtype=torch.int64, device=self.device)
         for t in range(self.n_steps):
             masks = self._last_masks if self.use_masks else None
-            with self._autocast():
-                logits, values = self.policy(self._last_obs, masks)
+            logits, values = self._act(reader, self._last_obs, masks)
             distribution = masked_distribution(logits.float())
             actions = torch.multinomial(distribution.probs, 1, generator=self.generator).squeeze(1)
             buffer.add(self._last_obs, actions, masks, distribution.log_prob(actions), values.float())
             observations, rewards, terminated, truncated, info = self.env.step(actions)
             dones = terminated | truncated
             buffer.add_outcome(rewards, dones, self._truncation_values(info["final_obs"], truncated))
+            if reader is not None:
+                reader.update(self._last_obs, observations, dones)
             episode_returns[t], episode_lengths[t] = info["episode_return"], info["episode_length"]
             self._last_obs, self._last_masks = observations, info["action_mask"]
             self.num_timesteps += self.n_envs
-        with self._autocast():
-            last_values = self.policy(self._last_obs)[1].float()
+        last_values = self._act(reader, self._last_obs, None)[1].float()
         buffer.compute_returns_and_advantages(last_values, gamma=self.gamma, gae_lambda=self.gae_lambda)
         finished = buffer.dones
         if not finished.any():
@@ -259,18 +298,35 @@ class OnPolicyAlgorithm:
         return {"episodes": int(finished.sum()), "episode_return": episode_returns[finished].mean().item(),
                 "episode_length": episode_lengths[finished].float().mean().item()}
 
+    def _act(self, reader: _TextReader | None, observations: Any,
+             masks: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and values of the envs' current observations (over the texts ``reader`` holds)."""
+        with self._autocast():
+            if reader is None:
+                return self.policy(observations, masks)
+            return self.policy.decide(reader.text, observations, masks)
+
     def _truncation_values(self, final_obs: Any, truncated: torch.Tensor) -> torch.Tensor | None:
-        """``V(final_obs)`` where an episode was truncated (a time limit is not the end of the task), else 0."""
+        """``V(final_obs)`` where an episode was truncated (a time limit is not the end of the task), else 0.
+        Rare, so the policy reads the final observations whole."""
         if not truncated.any():
             return None
-        with self._autocast():
-            values = self.policy(final_obs)[1].float()
+        values = self._act(None, final_obs, None)[1].float()
         return torch.where(truncated, values, torch.zeros_like(values))
 
     def _evaluate(self, batch: RolloutBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Log-probabilities of the batch's actions, entropies and values under the current policy."""
+        """Log-probabilities of the batch's actions, entropies and values under the current policy.
+        Samples that read one text share one run of the trunk."""
+        masks = batch.action_masks if self.use_masks else None
         with self._autocast():
-            logits, values = self.policy(batch.observations, batch.action_masks if self.use_masks else None)
+            if batch.texts is None:
+                logits, values = self.policy(batch.observations, masks)
+            else:
+                texts, inverse = torch.unique(batch.texts, return_inverse=True)
+                rows = {key: value[texts] for key, value in self.rollout_buffer.texts().items()}
+                observations = {**batch.observations, **{key: value[inverse] for key, value in rows.items()
+                                                         if key in self.policy.head_text_keys}}
+                logits, values = self.policy.decide(self.policy.text(rows).select(inverse), observations, masks)
         distribution = masked_distribution(logits.float())
         return distribution.log_prob(batch.actions), distribution.entropy(), values.float()
 

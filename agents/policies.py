@@ -12,22 +12,36 @@
                                                         is read row by row by the same MLP, a Linear
                                                         scores each row, the mean of the rows feeds the
                                                         critic.
-``"transformer"``  ``Dict`` with ``states``             items (encoder states, projected to
-                   (``sequence``)                       ``d_model``) + episode-state embeddings + a
-                                                        learned position, behind a summary token, then
+``"transformer"``  ``Dict`` with ``states``             a **text trunk**: the text's items (encoder
+                   (``sequence``)                       states, projected to ``d_model``) + a learned
+                                                        position, behind a summary token, through
                                                         ``n_layers`` of ``nn.TransformerEncoder``
-                                                        (pre-norm, padding masked).
+                                                        (pre-norm, padding masked); then a **step
+                                                        head** (below).
 ``"finetune"``     ``Dict`` with ``input_ids`` or       the pretrained encoder (``encoder``) run on the
                    ``source_ids`` (``tokens``)          ids and fine-tuned (``freeze_encoder`` to keep
-                                                        it), then the ``"transformer"`` trunk.
+                                                        it), then the ``"transformer"`` trunk and head.
 =================  ===================================  ==============================================
 
-How each env's Dict observation becomes items, episode state and logits (the *family*: the
-head and the keys' roles that the task's spec declares, found by the observation's keys and
-checked against the action space) is in :mod:`agents.observations`. The transformer's heads read the item states (pointer heads),
-and the pooled state: the masked mean of the items next to a *focus* state (NER: the word
-being tagged; otherwise the summary token). The critic is an MLP on that pooled state, so
-actor and critic share every trunk parameter.
+**Read once.** The trunk (:meth:`ActorCritic.text`) reads only the text (the observation
+keys the task's schema names as items: :attr:`ActorCritic.text_keys`), never the episode's
+state, so it runs once per episode: the native trainer keeps each env's text as the trunk
+read it and runs only the step head (:meth:`ActorCritic.decide`) at each step, stores each
+text once in the rollout, and in the update runs the trunk once per text of a minibatch
+(see :mod:`agents.on_policy`). ``forward`` is ``decide(text(obs), obs)``: what SB3 and other
+agents call with whole observations, with the same result.
+
+The step head adds the episode's state to the trunk's output: per-item embeddings (NER's
+tags so far, QA's context flags, Summarize's picks) to the items, counters (QA's step,
+picks, chunks revealed, tokens written) to the summary. Its *query* is the summary plus,
+where the schema names a focus (NER: the word being tagged), the item there; the query
+reads the items once by attention. Pointer heads score the items steered by the query and
+what it read; label heads and the critic read those two. A step costs a read of the
+items, linear in the text's length, where the trunk's self-attention is quadratic. How each
+task's observation becomes items, episode state and logits (the *family*: the head and the
+keys' roles that the task's spec declares, found by the observation's keys and checked
+against the action space) is in :mod:`agents.observations`. Actor and critic share every
+trunk parameter.
 
 Observations of envs made with ``mask_in_observation=True`` carry the action mask
 (``"action_mask"``; a compact Box then sits under ``"observations"``): the trunk reads the
@@ -46,6 +60,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import gymnasium as gym
 import torch
@@ -59,7 +74,44 @@ from .observations import HEADS, MASKED_LOGIT, Family, masked_mean, schema_of, s
 ARCHS = ("auto", "mlp", "transformer", "finetune")
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
-__all__ = ["ARCHS", "MASKED_LOGIT", "ActorCritic", "PretrainedEncoder", "apply_mask", "masked_distribution"]
+__all__ = ["ARCHS", "MASKED_LOGIT", "ActorCritic", "PretrainedEncoder", "Text", "apply_mask", "masked_distribution"]
+
+
+class Text(NamedTuple):
+    """A batch of texts as the trunk read them: the summary token's state [B, d], the items'
+    states [B, n, d] and which items exist [B, n]."""
+
+    summary: torch.Tensor
+    items: torch.Tensor
+    mask: torch.Tensor
+
+    def select(self, index: torch.Tensor) -> Text:
+        """The texts of rows ``index`` (a repeated row is one text read by several samples)."""
+        return Text(self.summary[index], self.items[index], self.mask[index])
+
+    def replace(self, rows: torch.Tensor, new: Text) -> Text:
+        """These texts with rows ``rows`` replaced by ``new`` (out of place; the items padded to
+        the wider of the two)."""
+        width = max(self.items.shape[1], new.items.shape[1])
+
+        def widen(text: Text) -> Text:
+            pad = width - text.items.shape[1]
+            return Text(text.summary, nn.functional.pad(text.items, (0, 0, 0, pad)),
+                        nn.functional.pad(text.mask, (0, pad), value=False))
+
+        old, new = widen(self), widen(new)
+        return Text(old.summary.index_copy(0, rows, new.summary.to(old.summary.dtype)),
+                    old.items.index_copy(0, rows, new.items.to(old.items.dtype)), old.mask.index_copy(0, rows, new.mask))
+
+
+def _attend(query: torch.Tensor, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """One dot-product attention read [B, d] of ``items`` [B, n, d] (where ``mask``) by
+    ``query`` [B, d], the items serving as keys and values. A null slot of score 0 and value 0
+    takes part in the softmax, so a row with no items reads zeros, not NaN."""
+    scores = torch.einsum("bnd,bd->bn", items, query) / items.shape[-1] ** 0.5
+    scores = torch.cat([scores.new_zeros(len(scores), 1), scores.masked_fill(~mask, float("-inf"))], dim=1)
+    weights = torch.softmax(scores.float(), dim=1).to(items.dtype)[:, 1:]
+    return torch.einsum("bn,bnd->bd", weights, items)
 
 
 def apply_mask(logits: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
@@ -244,6 +296,7 @@ class ActorCritic(nn.Module):
         self.family: Family = HEADS[schema.head](space, self.n_actions, d_model, schema,
                                                  eos_id=None if self.encoder is None else self.encoder.eos_id)
         in_features = self.encoder.hidden_size if self.encoder is not None else space[schema.items].shape[-1]
+        # the trunk: the text alone
         self.project = nn.Linear(in_features, d_model)
         self.summary_token = nn.Parameter(torch.zeros(d_model))
         self.position = nn.Embedding(self.family.n_items + 1, d_model)
@@ -251,27 +304,67 @@ class ActorCritic(nn.Module):
                                            activation="gelu", batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, n_layers, norm=nn.LayerNorm(d_model),
                                                  enable_nested_tensor=False)
+        # the step head: the episode's state, one attention read of the text, the actor and critic heads
+        self.read = nn.Linear(d_model, d_model)  # the query, as the attention read's key-space vector
         self.critic = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.Tanh(), nn.Linear(d_model, 1))
         for head in self.family.modules():
-            if isinstance(head, nn.Linear):  # a family's only Linears are its action heads
+            if isinstance(head, nn.Linear):  # a family's Linears are its action heads (and a pointer's steer)
                 _init_output(head, 0.01)
         _init_output(self.critic[-1], 1.0)
 
-    def _forward_transformer(self, obs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def reads_text(self) -> bool:
+        """Whether the policy splits into :meth:`text` (once per episode) and :meth:`decide` (each step)."""
+        return self.arch != "mlp"
+
+    @property
+    def text_keys(self) -> frozenset[str]:
+        """The observation keys that hold the text: the same at every step of an episode, but
+        for items that appear (ClassifyReading's revealed chunks)."""
+        return self.family.text_keys
+
+    @property
+    def head_text_keys(self) -> frozenset[str]:
+        """The text keys :meth:`decide` reads too (token ids; not the states, which only the trunk reads)."""
+        return self.family.text_keys - ({self.family.schema.items} if not self.family.tokens_mode else set())
+
+    def text(self, obs: dict) -> Text:
+        """The trunk: the text's items (encoder states, or the fine-tuned encoder over the ids)
+        projected to ``d_model`` with a learned position, behind a summary token, through the
+        transformer. It reads only :attr:`text_keys`, so an episode's text is read once and
+        every step of it reuses the result (see :meth:`decide`)."""
         states, mask = self.family.items(obs, self.encoder)
-        # cut the padding every observation in the batch has (sentences are much shorter than max_words)
+        # cut the padding every text in the batch has (sentences are much shorter than max_words)
         present = mask.any(0).nonzero()
         n = int(present[-1]) + 1 if len(present) else 1
         states, mask = states[:, :n], mask[:, :n]
-        per_item, glob = self.family.episode(obs, n)
-        items = self.project(states) + per_item
-        summary = (self.summary_token + glob).expand(len(items), -1).unsqueeze(1)
-        x = torch.cat([summary, items], dim=1) + self.position.weight[: n + 1]
+        summary = self.summary_token.expand(len(states), 1, -1)
+        x = torch.cat([summary, self.project(states)], dim=1) + self.position.weight[: n + 1]
         padding = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)
         hidden = self.transformer(x, src_key_padding_mask=padding)
-        summary, items = hidden[:, 0], hidden[:, 1:]
-        pooled = torch.cat([masked_mean(items, mask), self.family.focus(items, summary, obs)], dim=-1)
-        return self.family.logits(items, mask, pooled, obs), self.critic(pooled).squeeze(-1)
+        return Text(hidden[:, 0], hidden[:, 1:], mask)
+
+    def decide(self, text: Text, obs: dict, action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step head: logits and values (as :meth:`forward`) from the text (:meth:`text`, of
+        the same episodes, possibly wider than this batch needs) and the episode's state in
+        ``obs``. The state's per-item embeddings are added to the items, its counters to the
+        summary; the query (the summary, plus the item at the schema's focus) reads the items
+        once by attention (:func:`_attend`); the pointer heads score the items steered by
+        both, the label heads and the critic read the query and what it read. The cost is
+        linear in the text's length, with no matrix product over the items (no self-attention,
+        no key or value projection), so a step costs a small fraction of the trunk."""
+        obs, carried = split_observation(obs)
+        present = text.mask.any(0).nonzero()
+        n = int(present[-1]) + 1 if len(present) else 1
+        items, mask = text.items[:, :n], text.mask[:, :n]
+        per_item, glob = self.family.episode(obs, n)
+        items = items + per_item
+        query = self.family.focus(items, text.summary + glob, obs)
+        context = _attend(self.read(query), items, mask)
+        pooled = torch.cat([context, query], dim=-1)
+        logits = apply_mask(self.family.logits(items, mask, pooled, obs).float(),
+                            carried if action_mask is None else action_mask)
+        return logits, self.critic(pooled).squeeze(-1).float()
 
     # -- both --------------------------------------------------------------------------------------
 
@@ -283,8 +376,7 @@ class ActorCritic(nn.Module):
         obs, carried = split_observation(obs)
         if action_mask is None:
             action_mask = carried
-        if self.arch == "mlp":
-            logits, values = self._forward_mlp(obs)
-        else:
-            logits, values = self._forward_transformer(obs)
+        if self.reads_text:
+            return self.decide(self.text(obs), obs, action_mask)
+        logits, values = self._forward_mlp(obs)
         return apply_mask(logits.float(), action_mask), values.float()

@@ -82,6 +82,7 @@ def map_observation(function, observation: Any) -> Any:
 
 
 def _write(target: Any, index: int, source: Any) -> None:
+    """``source`` into step ``index`` of ``target`` (for a dict, the keys ``target`` has)."""
     if isinstance(target, dict):
         for key, value in target.items():
             value[index] = source[key]
@@ -90,7 +91,9 @@ def _write(target: Any, index: int, source: Any) -> None:
 
 
 class RolloutBatch(NamedTuple):
-    """One minibatch of flattened samples (``[B, ...]``)."""
+    """One minibatch of flattened samples (``[B, ...]``). With a buffer that stores texts once
+    (``text_keys``), ``observations`` lack those keys and ``texts`` [B] says which of the
+    buffer's :meth:`~RolloutBuffer.texts` each sample read."""
 
     observations: Any
     actions: torch.Tensor
@@ -99,6 +102,7 @@ class RolloutBatch(NamedTuple):
     old_values: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
+    texts: torch.Tensor | None = None
 
 
 def _select(batch: RolloutBatch, index: torch.Tensor) -> RolloutBatch:
@@ -117,14 +121,27 @@ class RolloutBuffer:
         store_masks: keep each step's bool action mask (``[n_steps, n_envs, n_actions]``),
             for masked training; off when the agent ignores masks (token-level actions can
             have tens of thousands of them).
+        text_keys: the keys of a ``Dict`` observation that hold the text (a read-once policy's
+            :attr:`~agents.policies.ActorCritic.text_keys`). They are stored once per text
+            (:meth:`open_texts`), not once per step: a step stores the episode's state and
+            the id of the text it read, so its memory does not grow with the text.
     """
 
     def __init__(self, n_steps: int, n_envs: int, observation_space: gym.Space, n_actions: int,
-                 device: torch.device, *, store_masks: bool = True) -> None:
+                 device: torch.device, *, store_masks: bool = True, text_keys: frozenset[str] = frozenset()) -> None:
         if n_steps < 1 or n_envs < 1:
             raise ValueError(f"n_steps and n_envs must be positive, got {n_steps} and {n_envs}")
         self.n_steps, self.n_envs, self.device = n_steps, n_envs, torch.device(device)
         shape = (n_steps, n_envs)
+        self.text_keys = frozenset(text_keys)
+        if self.text_keys:
+            observation_space = gym.spaces.Dict({key: space for key, space in observation_space.spaces.items()
+                                                 if key not in self.text_keys})
+            self.text_ids = torch.zeros(shape, dtype=torch.int64, device=self.device)
+            self._open = torch.zeros(n_envs, dtype=torch.int64, device=self.device)  # each env's text now
+        self._texts: list[dict[str, torch.Tensor]] = []
+        self._table: dict[str, torch.Tensor] | None = None
+        self.num_texts = 0
         self.observations = _allocate(observation_space, shape, self.device)
         self.actions = torch.zeros(shape, dtype=torch.int64, device=self.device)
         self.action_masks = (torch.zeros(shape + (n_actions,), dtype=torch.bool, device=self.device)
@@ -146,6 +163,22 @@ class RolloutBuffer:
 
     def reset(self) -> None:
         self.pos, self._pending = 0, False
+        self._texts, self._table, self.num_texts = [], None, 0
+
+    def open_texts(self, rows: torch.Tensor, observations: dict) -> None:
+        """Store the texts that env slots ``rows`` (indices) read from now on, taken from
+        ``observations`` (every slot's): at the start of a rollout for every slot, then where
+        an episode starts or its text grows (ClassifyReading reveals chunks)."""
+        self._texts.append({key: observations[key][rows] for key in self.text_keys})
+        self._open[rows] = torch.arange(self.num_texts, self.num_texts + len(rows), device=self.device)
+        self.num_texts += len(rows)
+        self._table = None
+
+    def texts(self) -> dict[str, torch.Tensor]:
+        """Every text the rollout read, ``[texts, ...]`` per text key (``RolloutBatch.texts`` indexes it)."""
+        if self._table is None:
+            self._table = {key: torch.cat([chunk[key] for chunk in self._texts]) for key in self.text_keys}
+        return self._table
 
     def add(self, observations: Any, actions: torch.Tensor, action_masks: torch.Tensor | None,
             log_probs: torch.Tensor, values: torch.Tensor) -> None:
@@ -160,6 +193,8 @@ class RolloutBuffer:
             raise RuntimeError("add_outcome() must follow add() before the next step is added")
         t = self.pos
         _write(self.observations, t, observations)
+        if self.text_keys:
+            self.text_ids[t] = self._open
         self.actions[t] = actions
         if self.action_masks is not None:
             if action_masks is None:
@@ -193,16 +228,22 @@ class RolloutBuffer:
                                                     gae_lambda=gae_lambda)
 
     def minibatches(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[RolloutBatch]:
-        """Every sample exactly once, in ``batch_size`` chunks of a random permutation (the last may be smaller).
+        """Every sample exactly once, in ``batch_size`` chunks of a random order (the last may be smaller).
 
-        The permutation is drawn on the buffer's device from ``generator`` (which must live on
-        that device), so shuffling never moves data to the host.
+        The order is drawn on the buffer's device from ``generator`` (which must live on
+        that device), so shuffling never moves data to the host. A buffer that stores texts
+        groups the samples by text (the texts in a random order, each text's samples
+        together), so a minibatch reads few texts and the trunk runs once per text in it.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         total = self.n_steps * self.n_envs
-        order = torch.randperm(total, generator=generator, device=self.device)
         flat = self.flat()
+        if self.text_keys:
+            rank = torch.randperm(self.num_texts, generator=generator, device=self.device)[flat.texts]
+            order = torch.argsort(rank, stable=True)
+        else:
+            order = torch.randperm(total, generator=generator, device=self.device)
         for start in range(0, total, batch_size):
             yield _select(flat, order[start:start + batch_size])
 
@@ -212,6 +253,7 @@ class RolloutBuffer:
             return value.reshape((self.n_steps * self.n_envs,) + value.shape[2:])
 
         masks = None if self.action_masks is None else flatten(self.action_masks)
+        texts = flatten(self.text_ids) if self.text_keys else None
         return RolloutBatch(map_observation(flatten, self.observations), flatten(self.actions), masks,
-                            flatten(self.log_probs),
-                            flatten(self.values), flatten(self.advantages), flatten(self.returns))
+                            flatten(self.log_probs), flatten(self.values), flatten(self.advantages),
+                            flatten(self.returns), texts)

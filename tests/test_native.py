@@ -137,14 +137,15 @@ def test_ppo_beats_random_on_ner(ner_env):
 
 
 def test_env_id_float16_sequence_observations_and_the_transformer_policy():
-    """An env id is made with env_kwargs; float16 Dict observations stay float16 in the buffer."""
+    """An env id is made with env_kwargs; float16 states stay float16 in the buffer."""
     model = A2C("auto", "text_envs/NER-v0", n_envs=4, seed=0, device="cpu", n_steps=4,
                 policy_kwargs={"d_model": 32, "n_layers": 1},
                 env_kwargs={**TINY, "observation": "sequence", "dtype": np.float16})
     assert model.policy.arch == "transformer"
     stats = []
     model.learn(32, callback=stats.append)
-    assert model.rollout_buffer.observations["states"].dtype == torch.float16
+    assert "states" not in model.rollout_buffer.observations  # the text is stored once per text, not per step
+    assert model.rollout_buffer.texts()["states"].dtype == torch.float16
     assert model.num_timesteps == 32 and len(stats) == 2
     assert all(np.isfinite(s["loss"]) for s in stats)
 

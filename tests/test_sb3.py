@@ -41,14 +41,14 @@ def test_maskable_ppo_learns_on_every_env_and_mode(vec_env, name, mode):
     learns(model)
 
 
-@pytest.mark.parametrize(("name", "mode"), zip(NAMES, OBSERVATION_MODES * 2))
+@pytest.mark.parametrize(("name", "mode"), list(zip(NAMES, OBSERVATION_MODES * 2)))
 def test_ppo_learns_with_the_penalty_rule(vec_env, name, mode):
     model = PPO(TransformerPolicy, vec_env(name, mode, invalid_action="penalty"), n_steps=16, batch_size=16,
                 n_epochs=1, policy_kwargs=SMALL, device="cpu", seed=0)
     learns(model)
 
 
-@pytest.mark.parametrize(("name", "mode"), zip(NAMES, OBSERVATION_MODES[::-1] * 2))
+@pytest.mark.parametrize(("name", "mode"), list(zip(NAMES, OBSERVATION_MODES[::-1] * 2)))
 def test_a2c_learns_with_the_penalty_rule(vec_env, name, mode):
     model = A2C(TransformerPolicy, vec_env(name, mode, invalid_action="penalty"), n_steps=8, policy_kwargs=SMALL,
                 device="cpu", seed=0)

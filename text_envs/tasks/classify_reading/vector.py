@@ -27,9 +27,12 @@ class ClassifyReadingVectorEnv(TokenRows, TorchVectorEnv):
         self._gold = self.tensor(spec.gold)
         self._reading_cost = torch.tensor(spec.reading_cost, dtype=torch.float64, device=self.device)
         if spec.observation == "compact":
-            # every text's running sums, one after another: text i's start at self._sums_start[i]
-            self._sums = self.tensor(np.concatenate([spec.running_sums(i) for i in range(spec.num_examples)]))
-            self._sums_start = self.tensor(np.cumsum(spec.num_chunks) - spec.num_chunks)
+            # every text's running sums in its segments' rows, so a step reads row first + revealed - 1
+            sums = np.zeros((len(spec.encoded.pooled), spec.encoded.hidden_size), dtype=np.float32)
+            for index, first in enumerate(spec.first_segment):
+                text = spec.running_sums(index)
+                sums[first:first + len(text)] = text
+            self._sums = self.tensor(sums)
         elif spec.observation == "sequence":
             self._pooled = self.tensor(spec.encoded.pooled)
         else:
@@ -54,7 +57,7 @@ class ClassifyReadingVectorEnv(TokenRows, TorchVectorEnv):
         max_chunks = self.task_spec.max_chunks
         num_revealed = revealed[:, None]
         if self.task_spec.observation == "compact":
-            mean = take(self._sums, self._sums_start[self.index] + revealed - 1) / revealed[:, None]
+            mean = take(self._sums, first + revealed - 1) / revealed[:, None]
             fraction = (revealed.double() / total)[:, None]
             more = (revealed < total).double()[:, None]
             return torch.cat((mean.to(self.dtype), fraction.to(self.dtype), more.to(self.dtype)), 1)

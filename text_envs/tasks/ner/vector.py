@@ -8,6 +8,11 @@ the tracker's state (open chunk start, previous tag, true positives, predicted c
 potential) is one tensor per field, seqeval's chunk rules are its ``ends``/``starts``
 tables, and "is this closed chunk a gold one" is a lookup in the spec's
 :class:`~text_envs.tasks.ner.entity_f1.GoldChunks`.
+
+The sentence's part of the ``sequence`` and ``tokens`` observations (its word states or
+token ids, which do not change during an episode) is gathered when the episode starts
+(``_derive``) and handed out as it is at every step, so a step's cost does not grow with
+the sentence.
 """
 
 from __future__ import annotations
@@ -44,6 +49,27 @@ class NerVectorEnv(TokenRows, TorchVectorEnv):
         self._t = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._prev = torch.full((n,), len(spec.tags), dtype=torch.int64, device=self.device)
         self._predicted = torch.full((n, spec.max_words), -1, dtype=torch.int64, device=self.device)
+        if spec.observation != "compact":
+            self._sentence = self._gather_sentences(self.index)
+
+    def _gather_sentences(self, examples: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The sentence part of the observations of ``examples`` (sentence indices)."""
+        n, max_words = self._n[examples], self.task_spec.max_words
+        if self.task_spec.observation == "sequence":
+            states = padded_gather(self._states, self._word_start[examples], n, max_words).to(self.dtype)
+            return {"states": states, "mask": (torch.arange(max_words, device=self.device) < n[:, None]).to(torch.int8)}
+        word_starts = padded_gather(self._positions, self._word_start[examples], n, max_words, fill=-1)
+        return {**self._rows(self._segment[examples]), "word_starts": word_starts}
+
+    def _derive(self, starting: torch.Tensor) -> None:
+        """Gather the sentence part of the observations of the episodes that start (replaced out
+        of place: observations handed out before keep theirs)."""
+        if self.task_spec.observation == "compact":
+            return
+        rows = starting.nonzero().squeeze(1)
+        if len(rows):
+            new = self._gather_sentences(self.index[rows])
+            self._sentence = {key: value.index_copy(0, rows, new[key]) for key, value in self._sentence.items()}
 
     def state_names(self) -> tuple[str, ...]:
         return (*super().state_names(), *(self.tracker_state if self.task_spec.reward != "token" else ()))
@@ -119,18 +145,11 @@ class NerVectorEnv(TokenRows, TorchVectorEnv):
         return take(self._allowed, self._prev)
 
     def _observation(self):
-        n = self._n[self.index]
-        mode, max_words = self.task_spec.observation, self.task_spec.max_words
         cursor = self._t[:, None]
-        if mode == "compact":
+        if self.task_spec.observation == "compact":
+            n = self._n[self.index]
             word = self._word_start[self.index] + torch.minimum(self._t, n - 1)
             progress = (self._t.double() / n)[:, None].to(self.dtype)
             states = take(self._states, word).to(self.dtype)
             return torch.cat((states, take(self._previous_one_hot, self._prev), progress), 1)
-        if mode == "sequence":
-            states = padded_gather(self._states, self._word_start[self.index], n, max_words).to(self.dtype)
-            mask = (torch.arange(max_words, device=self.device) < n[:, None]).to(torch.int8)
-            return {"states": states, "mask": mask, "tags": self._predicted, "cursor": cursor}
-        word_starts = padded_gather(self._positions, self._word_start[self.index], n, max_words, fill=-1)
-        return {**self._rows(self._segment[self.index]), "word_starts": word_starts, "tags": self._predicted,
-                "cursor": cursor}
+        return {**self._sentence, "tags": self._predicted, "cursor": cursor}
