@@ -101,13 +101,17 @@ class Family(nn.Module):
         self.n_actions = n_actions
         words = self.tokens_mode and schema.tokens_layout == "words"
         self.n_items = int(space["word_starts" if words else schema.items].shape[0])
-        #: the keys :meth:`items` reads: the text, the same at every step of an episode
-        self.text_keys = frozenset({schema.items, schema.item_mask, *(["word_starts"] if words else []),
-                                    *(["token_type_ids"] if self.tokens_mode and "token_type_ids" in space.spaces
-                                      else [])})
+        #: the text fields this observation has (see :class:`~text_envs.tasks.spec.PolicySchema`)
+        self.text_fields = tuple(key for key in schema.text_fields if key in space.spaces)
+        #: the keys :meth:`items` and :meth:`text_features` read: the text, the same at every step of an episode
+        type_ids = ["token_type_ids"] if self.tokens_mode and "token_type_ids" in space.spaces else []
+        self.text_keys = frozenset({schema.items, schema.item_mask, *self.text_fields,
+                                    *(["word_starts"] if words else []), *type_ids})
         self._check_actions(space, n_actions)
         # a value v of a field with bounds [low, high] is row v - low of its embedding
-        self._low = {key: _box_range(space, key)[0] for key in schema.item_fields + schema.global_fields}
+        self._low = {key: _box_range(space, key)[0]
+                     for key in schema.item_fields + schema.global_fields + self.text_fields}
+        self.text_embeddings = nn.ModuleDict({key: self._embedding(space, key, d_model) for key in self.text_fields})
         self.item_embeddings = nn.ModuleDict({key: self._embedding(space, key, d_model)
                                               for key in schema.item_fields})
         self.marker_embeddings = nn.ModuleDict({key: nn.Embedding(2, d_model) for key in schema.marker_fields})
@@ -149,6 +153,13 @@ class Family(nn.Module):
             index = starts.clamp(min=0).unsqueeze(-1).expand(-1, -1, states.shape[-1])
             return states.gather(1, index), starts >= 0
         return states, mask
+
+    def text_features(self, obs: dict, n: int) -> torch.Tensor | float:
+        """Embeddings [B, n, d] of the text fields (0.0 if none), added to the trunk's input."""
+        features: torch.Tensor | float = 0.0
+        for key in self.text_fields:
+            features = features + self._lookup(self.text_embeddings, key, obs[key][:, :n])
+        return features
 
     def episode(self, obs: dict, n: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """Embeddings of the episode state: per item [B, n, d] and global [B, d] (0.0 if none)."""
@@ -300,7 +311,7 @@ def schema_of(space: gym.Space) -> PolicySchema:
     space = split_space(space)
     keys = frozenset(space.spaces) if isinstance(space, gym.spaces.Dict) else None
     found = {(spec.name, mode): schema for spec in SPECS.values() for mode, schema in spec.schemas.items()
-             if schema.keys == keys}
+             if keys is not None and schema.matches(keys)}
     if len(set(found.values())) == 1:
         return next(iter(found.values()))
     if found:

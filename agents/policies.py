@@ -101,7 +101,8 @@ class Text(NamedTuple):
 
         old, new = widen(self), widen(new)
         return Text(old.summary.index_copy(0, rows, new.summary.to(old.summary.dtype)),
-                    old.items.index_copy(0, rows, new.items.to(old.items.dtype)), old.mask.index_copy(0, rows, new.mask))
+                    old.items.index_copy(0, rows, new.items.to(old.items.dtype)),
+                    old.mask.index_copy(0, rows, new.mask))
 
 
 def _attend(query: torch.Tensor, items: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -330,21 +331,24 @@ class ActorCritic(nn.Module):
 
     def text(self, obs: dict) -> Text:
         """The trunk: the text's items (encoder states, or the fine-tuned encoder over the ids)
-        projected to ``d_model`` with a learned position, behind a summary token, through the
-        transformer. It reads only :attr:`text_keys`, so an episode's text is read once and
-        every step of it reuses the result (see :meth:`decide`)."""
+        projected to ``d_model``, with the embeddings of the schema's text fields (word shapes)
+        and a learned position, behind a summary token, through the transformer. It reads only
+        :attr:`text_keys`, so an episode's text is read once and every step of it reuses the
+        result (see :meth:`decide`)."""
         states, mask = self.family.items(obs, self.encoder)
         # cut the padding every text in the batch has (sentences are much shorter than max_words)
         present = mask.any(0).nonzero()
         n = int(present[-1]) + 1 if len(present) else 1
         states, mask = states[:, :n], mask[:, :n]
         summary = self.summary_token.expand(len(states), 1, -1)
-        x = torch.cat([summary, self.project(states)], dim=1) + self.position.weight[: n + 1]
+        items = self.project(states) + self.family.text_features(obs, n)
+        x = torch.cat([summary, items], dim=1) + self.position.weight[: n + 1]
         padding = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)
         hidden = self.transformer(x, src_key_padding_mask=padding)
         return Text(hidden[:, 0], hidden[:, 1:], mask)
 
-    def decide(self, text: Text, obs: dict, action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def decide(self, text: Text, obs: dict,
+               action_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The step head: logits and values (as :meth:`forward`) from the text (:meth:`text`, of
         the same episodes, possibly wider than this batch needs) and the episode's state in
         ``obs``. The state's per-item embeddings are added to the items, its counters to the

@@ -88,7 +88,8 @@ def main() -> None:
         name = "native PPO (TorchVectorEnv)"
     else:
         base = native_rate(args, env_id, {**env_kwargs, "observation": "compact"}, {}, hyper)
-        base_name, name = "native PPO, compact (MLP 256x256)", f"native PPO, {args.observation} (d_model {args.d_model})"
+        base_name = "native PPO, compact (MLP 256x256)"
+        name = f"native PPO, {args.observation} (d_model {args.d_model})"
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"{env_id} observation={args.observation} encoder={args.encoder} n_envs={args.n_envs} "
           f"n_steps={args.n_steps} batch_size={args.batch_size} n_epochs={args.n_epochs} "

@@ -172,6 +172,7 @@ def env_pages() -> dict[str, str]:
     from text_envs.data.local import FORMATS
     from text_envs.encoders import Encoder
     from text_envs.envs.base import TextEnv
+    from text_envs.records import SPLITS
     from text_envs.tasks import OBSERVATION_MODES, SPECS
 
     tiny = Encoder("tiny", device="cpu")
@@ -272,9 +273,9 @@ def env_pages() -> dict[str, str]:
         lines += ["## Datasets", "",
                   (f"`dataset=` takes anything `text_envs.data.load(\"{spec.records}\", dataset, split)` loads "
                   "(see [Data](../data.md)):"), "",
-                  (f"- `\"embedded\"` (default): the `{spec.records}` set in the package "
-                  f"({len(load(spec.records, 'embedded', 'train'))} / {len(load(spec.records, 'embedded', 'validation'))}"
-                  f" / {len(load(spec.records, 'embedded', 'test'))} train / validation / test examples), offline;"),
+                  (f"- `\"embedded\"` (default): the `{spec.records}` set in the package ("
+                  + " / ".join(str(len(load(spec.records, "embedded", split))) for split in SPLITS)
+                  + " train / validation / test examples), offline;"),
                   "- hub ids (network needed the first time): "
                   + ", ".join(f"`{key}` (`{HUB_DATASETS[key].path}`)" for key in hub) + ";",
                   "- a local folder or file in one of the formats " + ", ".join(f"`{f}`" for f in formats) + ";",

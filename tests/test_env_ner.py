@@ -16,7 +16,7 @@ from text_envs.metrics import entity_scores
 from text_envs.records import TaggingRecord, TaskDataset, bio_tag_set
 from text_envs.tasks.ner.entity_f1 import EntityF1Tracker
 from text_envs.tasks.ner.env import NerEnv
-from text_envs.tasks.ner.spec import NerSpec
+from text_envs.tasks.ner.spec import SHAPES, NerSpec, word_shape
 
 TAGS = bio_tag_set(["LOC", "PER"])  # O, B-LOC, I-LOC, B-PER, I-PER
 
@@ -283,3 +283,23 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="needs a 'ner' dataset"):
         make(TaskDataset("classification", "x", "train",
                          [__import__("text_envs.records").records.ClassificationRecord("a", "t", "l")], ["l"]))
+
+
+def test_word_shapes_say_what_an_uncased_encoder_loses():
+    assert [SHAPES[word_shape(w)] for w in ("the", "Paris", "A", "NATO", "iPhone", "1996", "U.S.", "-", "e-mail")] == \
+        ["lower", "Title", "Title", "UPPER", "MiXed", "digit", "UPPER", "symbol", "lower"]
+    data = sentence_dataset(JOHN)
+    compact = make(data, word_shape=True)
+    observation, _ = compact.reset(options={"index": 0})
+    shapes = [word_shape(w) for w in data[0].tokens]
+    one_hot = observation[-len(SHAPES):]
+    assert compact.observation_space.shape[0] == make(data).observation_space.shape[0] + len(SHAPES)
+    assert one_hot.argmax() == shapes[0] and one_hot.sum() == 1
+    observation, *_ = compact.step(0)
+    assert observation[-len(SHAPES):].argmax() == shapes[1]  # the shape of the word to tag now
+    for mode in ("sequence", "tokens"):
+        env = make(data, observation=mode, word_shape=True)
+        observation, _ = env.reset(options={"index": 0})
+        assert observation["shapes"].tolist() == shapes + [-1] * (env.unwrapped.task_spec.max_words - len(shapes))
+    with pytest.raises(ValueError, match="word_shape must be True or False"):
+        make(word_shape="yes")

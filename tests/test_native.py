@@ -253,7 +253,8 @@ def test_resume_after_save_and_load_matches_an_uninterrupted_run(ner_env, algo, 
 def test_without_env_state_a_loaded_model_starts_new_episodes(classify_env, tmp_path):
     """A plain vector env cannot be put back mid-episode: the next learn() resets it instead of acting on a
     stale observation."""
-    stateless = type("Stateless", (vector_class(classify_env.task_spec),), {"state_dict": None, "load_state_dict": None})
+    stateless = type("Stateless", (vector_class(classify_env.task_spec),),
+                     {"state_dict": None, "load_state_dict": None})
     model = PPO("auto", _vec(classify_env, 4, cls=stateless), seed=0, device="cpu", n_steps=8, batch_size=16)
     model.learn(32).save(tmp_path / "model.pt")
     resumed = PPO.load(tmp_path / "model.pt", env=_vec(classify_env, 4, seed=1, cls=stateless), device="cpu")

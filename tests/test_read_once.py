@@ -15,14 +15,15 @@ from agents.policies import masked_distribution
 
 SMALL = {"d_model": 16, "n_layers": 1, "n_heads": 2}
 # a label head with a focus, a pointer head, a growing text (revealed chunks) and the copy head over ids
-CASES = [("NER-v0", "sequence"), ("QA-v0", "sequence"), ("ClassifyReading-v0", "sequence"),
-         ("SummarizeTokens-v0", "tokens")]
+CASES = [("NER-v0", "sequence", {}), ("QA-v0", "sequence", {}), ("ClassifyReading-v0", "sequence", {}),
+         ("SummarizeTokens-v0", "tokens", {}), ("NER-v0", "sequence", {"word_shape": True})]  # a text field too
 pytestmark = pytest.mark.filterwarnings("ignore:.*more than max_chunks")  # the cut is meant: short episodes
 
 
-def collected(name, observation, kwargs_of, tiny, n_steps=12) -> PPO:
+def collected(name, observation, kwargs_of, tiny, n_steps=12, **options) -> PPO:
     model = PPO("auto", f"text_envs/{name}", n_envs=3, n_steps=n_steps, batch_size=9, n_epochs=1, seed=0, device="cpu",
-                policy_kwargs={**SMALL, "encoder": tiny.name}, env_kwargs=kwargs_of(name, observation=observation))
+                policy_kwargs={**SMALL, "encoder": tiny.name},
+                env_kwargs=kwargs_of(name, observation=observation, **options))
     assert model.policy.reads_text
     model._collect_rollout()
     return model
@@ -34,9 +35,9 @@ def whole(buffer, t: int) -> dict:
             **{key: value[buffer.text_ids[t]] for key, value in buffer.texts().items()}}
 
 
-@pytest.mark.parametrize(("name", "observation"), CASES)
-def test_reading_each_text_once_gives_what_recomputing_every_step_gives(name, observation, kwargs_of, tiny):
-    model = collected(name, observation, kwargs_of, tiny)
+@pytest.mark.parametrize(("name", "observation", "options"), CASES)
+def test_reading_each_text_once_gives_what_recomputing_every_step_gives(name, observation, options, kwargs_of, tiny):
+    model = collected(name, observation, kwargs_of, tiny, **options)
     buffer = model.rollout_buffer
     assert buffer.num_texts < buffer.n_steps * buffer.n_envs or name == "ClassifyReading-v0"
     with torch.no_grad():
@@ -47,9 +48,9 @@ def test_reading_each_text_once_gives_what_recomputing_every_step_gives(name, ob
             torch.testing.assert_close(log_probs, buffer.log_probs[t], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize(("name", "observation"), CASES)
-def test_minibatches_grouped_by_text_give_the_loss_of_whole_observations(name, observation, kwargs_of, tiny):
-    model = collected(name, observation, kwargs_of, tiny)
+@pytest.mark.parametrize(("name", "observation", "options"), CASES)
+def test_minibatches_grouped_by_text_give_the_loss_of_whole_observations(name, observation, options, kwargs_of, tiny):
+    model = collected(name, observation, kwargs_of, tiny, **options)
     buffer = model.rollout_buffer
     texts, read = buffer.texts(), []
     for batch in buffer.minibatches(9, torch.Generator().manual_seed(0)):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from agents.observations import HEADS, schema_of
+from agents.policies import ActorCritic
 from text_envs.envs.base import EnvOptions, TextEnv
 from text_envs.tasks import BUILTIN, OBSERVATION_MODES, SPECS, TaskSpec, register, resolve, spec_of
 from text_envs.vector import TorchVectorEnv, make_torch_vec_env, vector_class, vectorize
@@ -52,6 +53,18 @@ def test_headline_heuristic_and_defaults_are_the_tasks_own(spec, embedded_subset
     scores = spec.scores(data, predictions)
     assert spec.headline in scores and 0.0 <= scores[spec.headline] <= 1.0
     assert set(spec.training) <= {"total_timesteps", "gamma", "gae_lambda", "n_steps", "learning_rate", "ent_coef"}
+
+
+@pytest.mark.parametrize("mode", ["sequence", "tokens"])
+def test_an_optional_text_field_keeps_the_schema(mode, kwargs_of):
+    """NER's word shapes are a text field: with them, the space still has NER's schema, and the
+    policy's trunk reads them with the words."""
+    space = gym.make("text_envs/NER-v0", **kwargs_of("NER-v0", observation=mode, word_shape=True)).observation_space
+    schema = spec_of("NER").schemas[mode]
+    assert "shapes" in space.spaces and "shapes" not in schema.keys and schema_of(space) is schema
+    policy = ActorCritic(space, gym.spaces.Discrete(space["tags"].high.max() + 1), d_model=8, n_layers=1,
+                         n_heads=2, encoder="tiny")
+    assert "shapes" in policy.text_keys and set(policy.family.text_embeddings) == {"shapes"}
 
 
 @pytest.mark.parametrize("spec", BUILTIN, ids=IDS)

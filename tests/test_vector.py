@@ -24,6 +24,8 @@ CASES = [(_name(spec), {"reward": reward} if reward else {}, mode) for spec in B
          for reward in spec.rewards or (None,) for mode in spec.observations]
 # the mask in the observation: a label env and a pointer env (whose compact Box moves under "observations")
 CASES += [(name, {"mask_in_observation": True}, mode) for name in ("NER-v0", "QA-v0") for mode in OBSERVATION_MODES]
+# NER's word shapes (an option that adds to every observation mode)
+CASES += [("NER-v0", {"word_shape": True}, mode) for mode in OBSERVATION_MODES]
 IDS = [f"{name}-{mode}-{'-'.join(v if isinstance(v, str) else k for k, v in options.items())}"
        for name, options, mode in CASES]
 

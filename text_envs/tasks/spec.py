@@ -63,6 +63,9 @@ class PolicySchema:
         global_fields: keys holding a counter of the episode (step, picks, chunks, length).
         focus: a marker whose item the head reads besides the pooled state (NER's cursor);
             None: the summary token.
+        text_fields: keys holding a value per item that the text fixes (NER's word shapes),
+            which the trunk reads with the items. Optional: they are in the observation only
+            where an option of the task puts them there, so they are not among ``keys``.
     """
 
     keys: frozenset[str]
@@ -74,12 +77,20 @@ class PolicySchema:
     marker_fields: tuple[str, ...] = ()
     global_fields: tuple[str, ...] = ()
     focus: str | None = None
+    text_fields: tuple[str, ...] = ()
+
+    def matches(self, keys: frozenset[str]) -> bool:
+        """Whether an observation with ``keys`` is this schema's: all of ``keys`` and no more
+        than those and the ``text_fields``."""
+        return self.keys <= keys <= self.keys | set(self.text_fields)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", frozenset(self.keys))
         named = {self.items, self.item_mask, *self.item_fields, *self.marker_fields, *self.global_fields}
         if not named <= self.keys:
             raise ValueError(f"schema names keys {sorted(named - self.keys)} that are not among {sorted(self.keys)}")
+        if set(self.text_fields) & self.keys:
+            raise ValueError(f"text_fields {sorted(set(self.text_fields) & self.keys)} are optional: not among keys")
 
 
 def state_box(shape: tuple[int, ...], dtype) -> gym.spaces.Box:

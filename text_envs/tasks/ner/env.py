@@ -26,6 +26,11 @@ number of tags, ``W`` = ``max_words``, ``L`` = encoder ``max_length``):
   tags=Box(W), cursor=Box(1))``, all int64: the encoder's token ids, for agents that run
   their own encoder; ``word_starts`` is each word's first-subword position (-1: none).
 
+With ``word_shape=True`` each word's shape (an index of ``text_envs.tasks.ner.spec.SHAPES``:
+lower, Title, UPPER, MiXed, digit, symbol), which an uncased encoder's states do not carry,
+is added: its one-hot after the compact observation (``Box(H + K + 1 + 6)``), and a
+``shapes=Box(W) int64`` key (-1 past the sentence) in the ``sequence`` and ``tokens`` ones.
+
 Words past the encoder's ``max_length`` (rare; see ``encoded.truncated``) have a zero
 state. A sentence with more than ``max_words`` words is an error at construction.
 """
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...envs.base import TextEnv
+from ...envs.base import TextEnv, read_only
 from .entity_f1 import EntityF1Tracker
 from .spec import NerSpec
 
@@ -50,6 +55,9 @@ class NerEnv(TextEnv):
         self._word_starts = spec.positions[words]
         self._word_states = spec.word_states(index) if self.observation_mode != "tokens" else None
         self._predicted = np.full(spec.max_words, -1, dtype=np.int64)
+        if spec.word_shape:
+            self._shapes = spec.shapes[words]
+            self._padded_shapes = read_only(np.pad(self._shapes, (0, spec.max_words - self._n), constant_values=-1))
         self._t = 0
         self._prev = len(spec.tags)
         self._tracker = EntityF1Tracker(spec.tags, self._gold) if spec.reward != "token" else None
@@ -70,23 +78,25 @@ class NerEnv(TextEnv):
 
     def _observation(self):
         t = min(self._t, self._n - 1)  # after the last word, repeat the last observation's word
+        spec = self.task_spec
         if self.observation_mode == "compact":
-            return np.concatenate((self._word_states[t], self.task_spec.previous_one_hot[self._prev],
-                                   np.array([self._t / self._n], dtype=self.dtype)))
+            shape = (spec.shape_one_hot[self._shapes[t]],) if spec.word_shape else ()
+            return np.concatenate((self._word_states[t], spec.previous_one_hot[self._prev],
+                                   np.array([self._t / self._n], dtype=self.dtype), *shape))
         cursor = np.array([self._t], dtype=np.int64)
-        max_words = self.task_spec.max_words
+        max_words = spec.max_words
+        shapes = {"shapes": self._padded_shapes} if spec.word_shape else {}
         if self.observation_mode == "sequence":
             states = np.zeros((max_words, self._word_states.shape[1]), dtype=self.dtype)
             states[:self._n] = self._word_states
             mask = np.zeros(max_words, dtype=np.int8)
             mask[:self._n] = 1
-            return {"states": states, "mask": mask, "tags": self._predicted.copy(), "cursor": cursor}
-        input_ids, attention = self.encoded.padded_tokens([self.task_spec.segments[self.index]],
-                                                           (1, self.encoded.max_length))
+            return {"states": states, "mask": mask, "tags": self._predicted.copy(), "cursor": cursor, **shapes}
+        input_ids, attention = self.encoded.padded_tokens([spec.segments[self.index]], (1, self.encoded.max_length))
         word_starts = np.full(max_words, -1, dtype=np.int64)
         word_starts[:self._n] = self._word_starts
         return {"input_ids": input_ids[0], "attention_mask": attention[0], "word_starts": word_starts,
-                "tags": self._predicted.copy(), "cursor": cursor}
+                "tags": self._predicted.copy(), "cursor": cursor, **shapes}
 
     def _mask(self) -> np.ndarray:
         return self.task_spec.allowed[self._prev]

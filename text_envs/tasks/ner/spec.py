@@ -16,9 +16,31 @@ from ..spec import PolicySchema, TaskSpec, one_of, positive_int
 from .entity_f1 import GoldChunks, chunk_tables
 
 
+#: word shapes (``word_shape=True``): what an uncased encoder's states do not say about a word
+SHAPES = ("lower", "Title", "UPPER", "MiXed", "digit", "symbol")
+
+
+def word_shape(word: str) -> int:
+    """The index in :data:`SHAPES` of ``word``'s shape: any digit makes it ``digit``, no letter
+    ``symbol``; else its letters' case: all lower, a capital then lower (a lone capital too),
+    all upper, or mixed."""
+    letters = [c for c in word if c.isalpha()]
+    if any(c.isdigit() for c in word):
+        return 4
+    if not letters:
+        return 5
+    if all(c.islower() for c in letters):
+        return 0
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return 1
+    return 2 if all(c.isupper() for c in letters) else 3
+
+
 class NerSpec(TaskSpec):
-    """Options: ``reward`` (one of ``rewards``, see the env) and ``max_words`` (the longest
-    sentence the observations hold; a longer one is an error here).
+    """Options: ``reward`` (one of ``rewards``, see the env), ``max_words`` (the longest
+    sentence the observations hold; a longer one is an error here) and ``word_shape`` (add
+    each word's shape, :data:`SHAPES`, to the observations: all-MiniLM-L6-v2 is uncased, so
+    its states lose capitalisation, the strongest cue of a name).
 
     Tables (read-only), with the split's words stored flat: sentence ``e`` owns flat words
     ``word_offsets[e]:word_offsets[e + 1]`` (:meth:`words`).
@@ -34,6 +56,9 @@ class NerSpec(TaskSpec):
       ``I-X`` only after ``B-X`` or ``I-X``); row ``len(tags)`` is the sentence start;
     * ``previous_one_hot`` [tags + 1, tags]: the one-hot of the previous tag in ``compact``
       observations, in the observation dtype; all zero at the sentence start;
+    * ``shapes`` [words] (``word_shape=True``; else None): each word's shape, an index of
+      :data:`SHAPES`; ``shape_one_hot`` [shapes, shapes] its one-hot in ``compact``
+      observations, in the observation dtype;
     * ``gold_chunks``: the gold entities as per-word tables (:class:`GoldChunks`), for the
       batched entity-F1 tracker; built when first read.
 
@@ -50,10 +75,11 @@ class NerSpec(TaskSpec):
     rewards = ("token", "entity_f1", "entity_f1_delta")
     schemas = {
         "sequence": PolicySchema({"states", "mask", "tags", "cursor"}, "label", item_mask="mask",
-                                 item_fields=("tags",), marker_fields=("cursor",), focus="cursor"),
+                                 item_fields=("tags",), marker_fields=("cursor",), focus="cursor",
+                                 text_fields=("shapes",)),
         "tokens": PolicySchema({"input_ids", "attention_mask", "word_starts", "tags", "cursor"}, "label",
                                items="input_ids", tokens_layout="words", item_fields=("tags",),
-                               marker_fields=("cursor",), focus="cursor"),
+                               marker_fields=("cursor",), focus="cursor", text_fields=("shapes",)),
     }
     headline = "entity_f1"
     heuristic = "majority tag"
@@ -65,9 +91,12 @@ class NerSpec(TaskSpec):
     training = {"total_timesteps": 200_000, "gamma": 0.5, "gae_lambda": 0.9}
 
     def __init__(self, data: TaskDataset, encoded: EncodedSplit, *, reward: str = "token", max_words: int = 128,
-                 **common) -> None:
+                 word_shape: bool = False, **common) -> None:
         self.reward = one_of("reward", reward, self.rewards)
         self.max_words = positive_int("max_words", max_words)
+        if not isinstance(word_shape, bool):
+            raise ValueError(f"word_shape must be True or False, got {word_shape!r}")
+        self.word_shape = word_shape
         super().__init__(data, encoded, **common)
 
     def _build(self) -> None:
@@ -92,24 +121,31 @@ class NerSpec(TaskSpec):
             if name.startswith("I-"):
                 self.allowed[:, tag] = [p < num_tags and kinds[p] == kinds[tag] for p in range(num_tags + 1)]
         self.previous_one_hot = np.eye(num_tags + 1, num_tags, dtype=self.dtype)
+        self.shapes = self.shape_one_hot = None
+        if self.word_shape:
+            self.shapes = np.array([word_shape(word) for record in self.data for word in record.tokens], dtype=np.int64)
+            self.shape_one_hot = np.eye(len(SHAPES), dtype=self.dtype)
         for table in (self.lengths, self.word_offsets, self.gold, self.positions, self.allowed,
-                      self.previous_one_hot):
-            table.setflags(write=False)  # shared by every env over the split; rows of them are handed out
+                      self.previous_one_hot, self.shapes, self.shape_one_hot):
+            if table is not None:
+                table.setflags(write=False)  # shared by every env over the split; rows of them are handed out
         self.action_space = gym.spaces.Discrete(num_tags)
         words, length = self.max_words, self.encoded.max_length
         tags = gym.spaces.Box(-1, num_tags - 1, (words,), np.int64)
         cursor = gym.spaces.Box(0, words, (1,), np.int64)
+        shapes = {"shapes": gym.spaces.Box(-1, len(SHAPES) - 1, (words,), np.int64)} if self.word_shape else {}
         if self.observation == "compact":
-            self.observation_space = self.state_box((hidden + num_tags + 1,))
+            self.observation_space = self.state_box((hidden + num_tags + 1 + (len(SHAPES) if self.word_shape else 0),))
         elif self.observation == "sequence":
             self.observation_space = gym.spaces.Dict({
                 "states": self.state_box((words, hidden)), "mask": gym.spaces.Box(0, 1, (words,), np.int8),
-                "tags": tags, "cursor": cursor})
+                "tags": tags, "cursor": cursor, **shapes})
         else:
             self.observation_space = gym.spaces.Dict({
                 "input_ids": gym.spaces.Box(0, self.vocab_size - 1, (length,), np.int64),
                 "attention_mask": gym.spaces.Box(0, 1, (length,), np.int64),
-                "word_starts": gym.spaces.Box(-1, length - 1, (words,), np.int64), "tags": tags, "cursor": cursor})
+                "word_starts": gym.spaces.Box(-1, length - 1, (words,), np.int64), "tags": tags, "cursor": cursor,
+                **shapes})
 
     def words(self, example: int) -> slice:
         """The flat words of sentence ``example``: its part of ``gold`` and ``positions``."""

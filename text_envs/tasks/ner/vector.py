@@ -37,6 +37,9 @@ class NerVectorEnv(TokenRows, TorchVectorEnv):
         self._gold = self.tensor(spec.gold)
         self._allowed = self.tensor(spec.allowed)
         self._previous_one_hot = self.tensor(spec.previous_one_hot, self.dtype)
+        if spec.word_shape:
+            self._shapes = self.tensor(spec.shapes)
+            self._shape_one_hot = self.tensor(spec.shape_one_hot, self.dtype)
         if spec.observation == "tokens":
             self._segment = self.tensor(spec.segments)
             self._positions = self.tensor(spec.positions)
@@ -54,12 +57,14 @@ class NerVectorEnv(TokenRows, TorchVectorEnv):
 
     def _gather_sentences(self, examples: torch.Tensor) -> dict[str, torch.Tensor]:
         """The sentence part of the observations of ``examples`` (sentence indices)."""
-        n, max_words = self._n[examples], self.task_spec.max_words
+        n, first, max_words = self._n[examples], self._word_start[examples], self.task_spec.max_words
+        shapes = {"shapes": padded_gather(self._shapes, first, n, max_words, fill=-1)} if self.task_spec.word_shape else {}
         if self.task_spec.observation == "sequence":
-            states = padded_gather(self._states, self._word_start[examples], n, max_words).to(self.dtype)
-            return {"states": states, "mask": (torch.arange(max_words, device=self.device) < n[:, None]).to(torch.int8)}
-        word_starts = padded_gather(self._positions, self._word_start[examples], n, max_words, fill=-1)
-        return {**self._rows(self._segment[examples]), "word_starts": word_starts}
+            states = padded_gather(self._states, first, n, max_words).to(self.dtype)
+            mask = (torch.arange(max_words, device=self.device) < n[:, None]).to(torch.int8)
+            return {"states": states, "mask": mask, **shapes}
+        word_starts = padded_gather(self._positions, first, n, max_words, fill=-1)
+        return {**self._rows(self._segment[examples]), "word_starts": word_starts, **shapes}
 
     def _derive(self, starting: torch.Tensor) -> None:
         """Gather the sentence part of the observations of the episodes that start (replaced out
@@ -151,5 +156,6 @@ class NerVectorEnv(TokenRows, TorchVectorEnv):
             word = self._word_start[self.index] + torch.minimum(self._t, n - 1)
             progress = (self._t.double() / n)[:, None].to(self.dtype)
             states = take(self._states, word).to(self.dtype)
-            return torch.cat((states, take(self._previous_one_hot, self._prev), progress), 1)
+            shape = (take(self._shape_one_hot, take(self._shapes, word)),) if self.task_spec.word_shape else ()
+            return torch.cat((states, take(self._previous_one_hot, self._prev), progress, *shape), 1)
         return {**self._sentence, "tags": self._predicted, "cursor": cursor}
