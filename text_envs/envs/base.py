@@ -179,8 +179,6 @@ class TextEnv(gym.Env):
             is a terminal or a notebook (:func:`text_envs.cache.watched`); True or False:
             always or never.
         options: the task's own options (``reward=``, ``max_words=``, ...): see its spec.
-
-    :meth:`from_spec` makes one from a spec already built (several envs over one split).
     """
 
     spec_class: ClassVar[type[TaskSpec]]
@@ -196,39 +194,20 @@ class TextEnv(gym.Env):
         env_options = EnvOptions(sequential=sequential, invalid_action=invalid_action,
                                  invalid_action_penalty=invalid_action_penalty,
                                  max_invalid_actions=max_invalid_actions, mask_in_observation=mask_in_observation)
-        self._check_render_mode(render_mode)
-        task_spec = self.spec_class.load(dataset, split, encoder=encoder, max_length=max_length,
-                                         cache_dir=cache_dir, progress=progress, observation=observation,
-                                         dtype=dtype, **options)
-        self._start(task_spec, env_options, render_mode)
-
-    @classmethod
-    def from_spec(cls, task_spec: TaskSpec, options: EnvOptions = EnvOptions(),
-                  render_mode: str | None = None) -> TextEnv:
-        """An env over a spec already built (its split, encoding and tables shared)."""
-        if not isinstance(task_spec, cls.spec_class):
-            raise TypeError(f"{cls.__name__} plays {cls.spec_class.__name__}, got {type(task_spec).__name__}")
-        cls._check_render_mode(render_mode)
-        env = cls.__new__(cls)
-        env._start(task_spec, options, render_mode)
-        return env
-
-    @classmethod
-    def _check_render_mode(cls, render_mode: str | None) -> None:
-        if render_mode is not None and render_mode not in cls.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; expected one of {cls.metadata['render_modes']}")
-
-    def _start(self, task_spec: TaskSpec, options: EnvOptions, render_mode: str | None) -> None:
-        self.task_spec = task_spec
-        self.options = options
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"unknown render_mode {render_mode!r}; expected one of {self.metadata['render_modes']}")
+        self.task_spec = self.spec_class.load(dataset, split, encoder=encoder, max_length=max_length,
+                                              cache_dir=cache_dir, progress=progress, observation=observation,
+                                              dtype=dtype, **options)
+        self.options = env_options
         self.render_mode = render_mode
         self.index = -1
         self._next_sequential = 0
         self._invalid_count = 0
         self._done = True
-        self.action_space = task_spec.action_space
-        self.observation_space = task_spec.observation_space
-        if options.mask_in_observation:
+        self.action_space = self.task_spec.action_space
+        self.observation_space = self.task_spec.observation_space
+        if env_options.mask_in_observation:
             self.observation_space = with_mask_space(self.observation_space, self.action_space.n)
         self._setup()
 
